@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine of this kind lacks for memsleuth's tests and demo:
+# Debian's prometheus (with promtool) and chromium, the test folder's npm packages, and a
+# Python venv with Scalene and memray. Safe to run again: it skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
+
+need_apt=()
+command -v prometheus >/dev/null || need_apt+=(prometheus)
+command -v promtool >/dev/null || need_apt+=(prometheus)
+command -v chromium >/dev/null || need_apt+=(chromium)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: apt-get install ${need_apt[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+# Debian starts the packaged prometheus as a service where it can; the tests start their own.
+
+if [ ! -d tests/node/node_modules/prom-client ]; then
+  echo "setup: npm ci in tests/node" >&2
+  (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+VENV=target/pyvenv
+if [ ! -x "$VENV/bin/scalene" ] || [ ! -x "$VENV/bin/memray" ]; then
+  echo "setup: python venv with scalene and memray in $VENV" >&2
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check scalene memray
+fi

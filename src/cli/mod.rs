@@ -1,0 +1,60 @@
+//! One module per command: turns flags into library calls, prints, returns the exit code.
+//! Only this layer (and `main.rs`) touches stdout, stderr, the environment and exit codes.
+
+pub mod alerts;
+pub mod demo;
+pub mod diff;
+pub mod gc;
+pub mod leaks;
+pub mod metrics;
+pub mod path;
+pub mod python;
+pub mod report;
+pub mod summary;
+
+use std::io::Write;
+
+/// `--format text|json`, shared by every command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Prints a serializable value as pretty JSON on stdout, followed by a newline.
+pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::new(stdout.lock());
+    serde_json::to_writer_pretty(&mut w, value)?;
+    writeln!(w)?;
+    w.flush()?;
+    Ok(())
+}
+
+/// Prints text on stdout through a buffer; a closed pipe (`| head`) is not an error.
+pub fn print_text(text: &str) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::new(stdout.lock());
+    match w.write_all(text.as_bytes()).and_then(|_| w.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A progress bar on stderr for reading large inputs, shown only when stderr is a terminal.
+pub fn progress_bar(len: u64, what: &str) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() || len < (16 << 20) {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new(len);
+    let style =
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})")
+            .ok()?
+            .progress_chars("=> ");
+    pb.set_style(style);
+    pb.set_message(what.to_string());
+    Some(pb)
+}

@@ -1,0 +1,1 @@
+//! V8 heap snapshots: parsing, the graph, and the numbers Chrome DevTools computes.

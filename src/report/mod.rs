@@ -1,0 +1,1 @@
+//! The Memory Leak Investigation Report: model and renderers (Markdown, HTML, JSON, alerts).

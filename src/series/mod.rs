@@ -1,0 +1,1 @@
+//! Time series evidence: `--trace-gc` logs, Prometheus series, Python profiles, trends.
