@@ -58,3 +58,25 @@ pub fn progress_bar(len: u64, what: &str) -> Option<indicatif::ProgressBar> {
     pb.set_message(what.to_string());
     Some(pb)
 }
+
+/// Loads and analyses a heap snapshot, with a progress bar on a terminal.
+pub fn load_snapshot(path: &str) -> anyhow::Result<crate::heap::HeapGraph> {
+    let size = if path == "-" {
+        None
+    } else {
+        std::fs::metadata(path).ok().map(|m| m.len())
+    };
+    let pb = size.and_then(|s| progress_bar(s, path));
+    let graph = {
+        let report = |n: u64| {
+            if let Some(pb) = &pb {
+                pb.set_position(n.min(pb.length().unwrap_or(n)));
+            }
+        };
+        crate::heap::load(path, &report)
+    };
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    Ok(graph?)
+}

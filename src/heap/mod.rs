@@ -1,1 +1,78 @@
-//! V8 heap snapshots: parsing, the graph, and the numbers Chrome DevTools computes.
+//! V8 heap snapshots: parsing, the graph, and the numbers Chrome DevTools computes
+//! (adjusted shallow sizes, dominators, retained sizes, distances, class names, Summary and
+//! Comparison views), plus retainer paths and source locations for the leak finder.
+
+pub mod dominators;
+pub mod graph;
+pub mod names;
+pub mod parse;
+pub mod summary;
+
+pub use graph::HeapGraph;
+
+use crate::error::InputError;
+use std::io::Read;
+
+/// Opens `path` (or `-` for stdin) as a byte stream, gunzipping when the data is gzip.
+/// Returns the display name, the reader and the on-disk size when known.
+pub fn open(path: &str) -> Result<(String, Box<dyn Read + Send>, Option<u64>), InputError> {
+    use std::io::BufRead;
+    let name = if path == "-" { "<stdin>" } else { path }.to_string();
+    let (inner, size): (Box<dyn Read + Send>, Option<u64>) = if path == "-" {
+        (Box::new(std::io::stdin()), None)
+    } else {
+        let f = std::fs::File::open(path)
+            .map_err(|e| InputError::whole(&name, format!("cannot open: {e}")))?;
+        let meta = f
+            .metadata()
+            .map_err(|e| InputError::whole(&name, format!("cannot read: {e}")))?;
+        if meta.is_dir() {
+            return Err(InputError::whole(&name, "is a directory, not a file"));
+        }
+        (Box::new(f), Some(meta.len()))
+    };
+    let mut br = std::io::BufReader::with_capacity(1 << 20, inner);
+    let head = br
+        .fill_buf()
+        .map_err(|e| InputError::whole(&name, format!("cannot read: {e}")))?;
+    if head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+        return Ok((
+            name,
+            Box::new(flate2::bufread::MultiGzDecoder::new(br)),
+            size,
+        ));
+    }
+    Ok((name, Box::new(br), size))
+}
+
+/// Reads and parses a snapshot, reporting compressed-or-plain bytes read to `progress`.
+pub fn read(path: &str, progress: parse::Progress<'_>) -> Result<parse::RawSnapshot, InputError> {
+    let (name, reader, _) = open(path)?;
+    let reader = GzErrors { inner: reader };
+    parse::parse_reader(reader, &name, progress)
+}
+
+/// Reads, parses and analyses a snapshot.
+pub fn load(path: &str, progress: parse::Progress<'_>) -> Result<HeapGraph, InputError> {
+    Ok(HeapGraph::build(read(path, progress)?))
+}
+
+/// Labels read errors of the decompressor as broken gzip data.
+struct GzErrors<R> {
+    inner: R,
+}
+
+impl<R: Read> Read for GzErrors<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidInput
+                || e.kind() == std::io::ErrorKind::InvalidData
+                || e.kind() == std::io::ErrorKind::UnexpectedEof
+            {
+                std::io::Error::new(e.kind(), format!("broken gzip data: {e}"))
+            } else {
+                e
+            }
+        })
+    }
+}

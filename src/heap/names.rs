@@ -1,0 +1,323 @@
+//! DevTools class names (`calculateObjectNames`) and the inferred interface names of plain
+//! objects (`{user, tags}`), including DevTools' matching of each object to the definition
+//! with the most properties that its property set contains.
+
+use super::graph::HeapGraph;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// An inferred interface: its display name and its properties in edge order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterfaceDef {
+    pub name: String,
+    pub properties: Vec<String>,
+}
+
+/// The class of every node, as an index into an interned table of names.
+#[derive(Debug, Default, Clone)]
+pub struct ClassNames {
+    pub class_of: Vec<u32>,
+    names: Vec<String>,
+    /// The interface definitions inferred for this snapshot (for naming another snapshot).
+    pub interfaces: Vec<InterfaceDef>,
+}
+
+impl ClassNames {
+    pub fn name(&self, c: u32) -> &str {
+        self.names.get(c as usize).map_or("", |s| s.as_str())
+    }
+    pub fn n_classes(&self) -> usize {
+        self.names.len()
+    }
+}
+
+struct Interner {
+    names: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Interner {
+    fn add(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(s.to_string());
+        self.index.insert(s.to_string(), i);
+        i
+    }
+}
+
+/// Property names containing any of `,'"{}` are JSON-quoted in interface names.
+fn fmt_prop(s: &str) -> String {
+    if s.contains([',', '\'', '"', '{', '}']) {
+        serde_json::to_string(s).unwrap_or_else(|_| s.to_string())
+    } else {
+        s.to_string()
+    }
+}
+
+/// Number of UTF-16 code units, which is what JavaScript's `length` counts.
+fn js_len(s: &str) -> usize {
+    s.chars().map(char::len_utf16).sum()
+}
+
+/// Compares like JavaScript strings (UTF-16 code units).
+fn js_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    a.encode_utf16().cmp(b.encode_utf16())
+}
+
+pub fn compute(g: &HeapGraph, defs: Option<&[InterfaceDef]>) -> ClassNames {
+    let n = g.n_nodes();
+    let t = g.types;
+    let mut it = Interner {
+        names: Vec::new(),
+        index: HashMap::new(),
+    };
+    let c_sys = it.add("(system)");
+    let c_code = it.add("(compiled code)");
+    let c_fn = it.add("Function");
+    let c_re = it.add("RegExp");
+    // Per raw name string: its class id for object/native nodes, computed once.
+    let mut by_string: HashMap<(u32, bool), u32> = HashMap::new();
+    let mut by_type: HashMap<u8, u32> = HashMap::new();
+    let mut class_of = vec![0u32; n];
+    for o in 0..n as u32 {
+        let ty = g.node_type(o);
+        class_of[o as usize] = if ty == t.n_hidden {
+            c_sys
+        } else if ty == t.n_object || ty == t.n_native {
+            let detached = g.renamed_detached[o as usize];
+            let key = (g.raw.node_name[o as usize], detached);
+            if let Some(&c) = by_string.get(&key) {
+                c
+            } else {
+                let raw = g.raw_name(o);
+                let mut name = if detached {
+                    format!("Detached {raw}")
+                } else {
+                    raw.to_string()
+                };
+                if name.starts_with('<') {
+                    if let Some(sp) = name.find(' ') {
+                        name = format!("{}>", &name[..sp]);
+                    }
+                } else if name.starts_with("Detached <")
+                    && let Some(sp) = name[10..].find(' ')
+                {
+                    name = format!("{}>", &name[..10 + sp]);
+                }
+                let c = it.add(&name);
+                by_string.insert(key, c);
+                c
+            }
+        } else if ty == t.n_code {
+            c_code
+        } else if ty == t.n_closure {
+            c_fn
+        } else if ty == t.n_regexp {
+            c_re
+        } else {
+            *by_type.entry(ty).or_insert_with(|| {
+                let tn = g
+                    .raw
+                    .meta
+                    .node_types
+                    .get(ty as usize)
+                    .map_or("", |s| s.as_str());
+                it.add(&format!("({tn})"))
+            })
+        };
+    }
+
+    // Inferred interfaces for plain objects (type object, raw name `Object`).
+    let is_plain = |o: u32| g.node_type(o) == t.n_object && g.raw_name(o) == "Object";
+    let mut cand: Vec<(String, Vec<String>, u64)> = Vec::new();
+    let mut cand_index: HashMap<String, usize> = HashMap::new();
+    let mut plain_count = 0u64;
+    let mut props: Vec<&str> = Vec::new();
+    for o in 0..n as u32 {
+        if !is_plain(o) {
+            continue;
+        }
+        plain_count += 1;
+        if defs.is_some() {
+            continue;
+        }
+        let mut name = String::from("{");
+        let mut name_len = 1usize;
+        props.clear();
+        for e in g.edges(o) {
+            if g.raw.edge_type[e] != t.e_property {
+                continue;
+            }
+            let p = g.raw.strings.get(g.raw.edge_name[e]);
+            if p == "__proto__" {
+                continue;
+            }
+            let f = fmt_prop(p);
+            let flen = js_len(&f);
+            if name_len > 1 && name_len + flen > 120 {
+                break;
+            }
+            if name_len != 1 {
+                name.push_str(", ");
+                name_len += 2;
+            }
+            name.push_str(&f);
+            name_len += flen;
+            props.push(p);
+        }
+        if props.is_empty() {
+            continue;
+        }
+        name.push('}');
+        match cand_index.get(&name) {
+            Some(&i) => cand[i].2 += 1,
+            None => {
+                cand_index.insert(name.clone(), cand.len());
+                cand.push((name, props.iter().map(|s| s.to_string()).collect(), 1));
+            }
+        }
+    }
+    let inferred: Vec<InterfaceDef> = {
+        // Stable sort by count, descending; keep those with count >= max(2, plain/1000).
+        let mut sorted: Vec<&(String, Vec<String>, u64)> = cand.iter().collect();
+        sorted.sort_by(|a, b| b.2.cmp(&a.2));
+        let min = f64::max(2.0, plain_count as f64 / 1000.0);
+        sorted
+            .into_iter()
+            .take_while(|c| c.2 as f64 >= min)
+            .map(|c| InterfaceDef {
+                name: c.0.clone(),
+                properties: c.1.clone(),
+            })
+            .collect()
+    };
+    let use_defs: &[InterfaceDef] = defs.unwrap_or(&inferred);
+
+    // The trie of sorted property lists.
+    let mut trie = vec![TrieNode::default()];
+    for (idx, d) in use_defs.iter().enumerate() {
+        let mut ps: Vec<&str> = d.properties.iter().map(|s| s.as_str()).collect();
+        ps.sort_by(|a, b| js_cmp(a, b));
+        let mut cur = 0usize;
+        for p in &ps {
+            let nx = match trie[cur].next.get(*p) {
+                Some(&nx) => nx,
+                None => {
+                    let nx = trie.len();
+                    trie.push(TrieNode::default());
+                    trie[cur].next.insert(p.to_string(), nx);
+                    let greater = match &trie[cur].greatest {
+                        None => true,
+                        Some(gst) => js_cmp(gst, p).is_lt(),
+                    };
+                    if greater {
+                        trie[cur].greatest = Some(p.to_string());
+                    }
+                    nx
+                }
+            };
+            cur = nx;
+        }
+        if trie[cur].matched.is_none() {
+            trie[cur].matched = Some(Match {
+                name: d.name.clone(),
+                count: ps.len(),
+                index: idx,
+            });
+        }
+    }
+    let mut iface_class: HashMap<String, u32> = HashMap::new();
+    let mut states: Vec<usize> = Vec::new();
+    let mut next_states: Vec<usize> = Vec::new();
+    for o in 0..n as u32 {
+        if !is_plain(o) {
+            continue;
+        }
+        props.clear();
+        for e in g.edges(o) {
+            if g.raw.edge_type[e] == t.e_property {
+                props.push(g.raw.strings.get(g.raw.edge_name[e]));
+            }
+        }
+        props.sort_by(|a, b| js_cmp(a, b));
+        // `states` is an insertion-ordered set in DevTools; order does not change the best
+        // match, which is decided by `better` (most properties, then earliest definition).
+        states.clear();
+        states.push(0);
+        let mut best: Option<&Match> = trie[0].matched.as_ref();
+        for p in &props {
+            next_states.clear();
+            for &st in &states {
+                let node = &trie[st];
+                let drop = match &node.greatest {
+                    None => true,
+                    Some(gst) => !js_cmp(p, gst).is_lt(),
+                };
+                if !drop {
+                    next_states.push(st);
+                }
+                if let Some(&nx) = node.next.get(*p) {
+                    next_states.push(nx);
+                    if let Some(m) = &trie[nx].matched {
+                        best = better(best, m);
+                    }
+                }
+            }
+            next_states.sort_unstable();
+            next_states.dedup();
+            std::mem::swap(&mut states, &mut next_states);
+        }
+        if let Some(m) = best {
+            let c = match iface_class.get(&m.name) {
+                Some(&c) => c,
+                None => {
+                    // DevTools pushes a new string per interface name, so an interface
+                    // called like an existing class is still its own class.
+                    let c = it.names.len() as u32;
+                    it.names.push(m.name.clone());
+                    iface_class.insert(m.name.clone(), c);
+                    c
+                }
+            };
+            class_of[o as usize] = c;
+        }
+    }
+    ClassNames {
+        class_of,
+        names: it.names,
+        interfaces: inferred,
+    }
+}
+
+#[derive(Default)]
+struct TrieNode {
+    next: HashMap<String, usize>,
+    matched: Option<Match>,
+    greatest: Option<String>,
+}
+
+struct Match {
+    name: String,
+    count: usize,
+    index: usize,
+}
+
+fn better<'a>(a: Option<&'a Match>, b: &'a Match) -> Option<&'a Match> {
+    match a {
+        None => Some(b),
+        Some(a) => {
+            if a.count > b.count {
+                Some(a)
+            } else if b.count > a.count {
+                Some(b)
+            } else if a.index <= b.index {
+                Some(a)
+            } else {
+                Some(b)
+            }
+        }
+    }
+}
