@@ -461,40 +461,35 @@ impl<'a, R: Read> Src<'a, R> {
         emit: &mut dyn FnMut(&[u32], u64) -> Result<(), InputError>,
     ) -> Result<u64, InputError> {
         self.expect(b'[', &format!("`[` opening the `{what}` array"))?;
+        let truncated = |s: &Self| {
+            s.err(format!(
+                "unexpected end of input inside the `{what}` array (file truncated?)"
+            ))
+        };
         let mut total = 0u64;
         loop {
-            if self.pos == self.len && !self.fill()? {
-                return Err(self.err(format!(
-                    "unexpected end of input inside the `{what}` array (file truncated?)"
-                )));
+            // Work on a full buffer: fewer, larger blocks parallelize better.
+            if !self.eof && (self.pos > 0 || self.len < self.buf.len()) {
+                self.fill()?;
             }
-            // Find the closing bracket in the buffer, else cut after the last separator of a
-            // full buffer so that no number is split between blocks.
-            let found = self.buf[self.pos..self.len].iter().position(|&b| b == b']');
-            let (end, last) = match found {
-                Some(j) => (j, true),
-                None => {
-                    if self.eof {
-                        return Err(self.err(format!(
-                            "unexpected end of input inside the `{what}` array (file truncated?)"
-                        )));
-                    }
-                    if self.pos > 0 || self.len < self.buf.len() {
-                        self.fill()?;
+            if self.pos == self.len {
+                return Err(truncated(self));
+            }
+            let window = &self.buf[self.pos..self.len];
+            // Cut after the last separator (or `]`) so that no number is split.
+            let cut = if self.eof {
+                window.len()
+            } else {
+                match window.iter().rposition(|&b| is_sep(b) || b == b']') {
+                    Some(j) => j + 1,
+                    None => {
+                        self.fill()?; // a whole buffer without a separator: grow it
                         continue;
-                    }
-                    match self.buf[..self.len].iter().rposition(|&b| is_sep(b)) {
-                        Some(j) => (j + 1, false),
-                        None => {
-                            self.fill()?; // grows the buffer
-                            continue;
-                        }
                     }
                 }
             };
             let block_off = self.offset();
-            let block = &self.buf[self.pos..self.pos + end];
-            let values = parse_block(block).map_err(|(rel, msg)| {
+            let (values, close) = parse_block(&window[..cut]).map_err(|(rel, msg)| {
                 InputError::at_byte(
                     self.name,
                     block_off + rel as u64,
@@ -503,10 +498,17 @@ impl<'a, R: Read> Src<'a, R> {
             })?;
             total += values.len() as u64;
             emit(&values, block_off)?;
-            self.pos += end;
-            if last {
-                self.pos += 1; // the `]`
-                return Ok(total);
+            match close {
+                Some(j) => {
+                    self.pos += j + 1;
+                    return Ok(total);
+                }
+                None => {
+                    self.pos += cut;
+                    if self.eof && self.pos == self.len {
+                        return Err(truncated(self));
+                    }
+                }
             }
         }
     }
@@ -524,21 +526,24 @@ fn is_sep(b: u8) -> bool {
     matches!(b, b',' | b' ' | b'\n' | b'\r' | b'\t')
 }
 
-/// Parses a block of `1,2 ,3\n,4` into numbers, in parallel for large blocks.
-/// Errors carry the offset relative to the block.
-fn parse_block(block: &[u8]) -> Result<Vec<u32>, (usize, String)> {
+/// Parses a block of `1,2 ,3\n,4` into numbers, up to a closing `]` if the block holds
+/// one (its position is returned), in parallel for large blocks. Errors carry the offset
+/// relative to the block.
+type BlockResult = Result<(Vec<u32>, Option<usize>), (usize, String)>;
+
+fn parse_block(block: &[u8]) -> BlockResult {
     const PIECE: usize = 1 << 20;
     if block.len() < 2 * PIECE {
-        let mut out = Vec::with_capacity(block.len() / 4);
-        parse_piece(block, 0, &mut out)?;
-        return Ok(out);
+        let mut out = Vec::with_capacity(block.len() / 3);
+        let close = parse_piece(block, 0, &mut out)?;
+        return Ok((out, close));
     }
     // Cut at separators so that no number is split.
     let mut cuts = vec![0usize];
     let mut at = PIECE;
     while at < block.len() {
         let mut c = at;
-        while c < block.len() && !is_sep(block[c]) {
+        while c < block.len() && !is_sep(block[c]) && block[c] != b']' {
             c += 1;
         }
         cuts.push(c);
@@ -546,45 +551,66 @@ fn parse_block(block: &[u8]) -> Result<Vec<u32>, (usize, String)> {
     }
     cuts.push(block.len());
     cuts.dedup();
-    let parts: Vec<Result<Vec<u32>, (usize, String)>> = cuts
+    let parts: Vec<Result<(Vec<u32>, Option<usize>), (usize, String)>> = cuts
         .par_windows(2)
         .map(|w| {
-            let mut out = Vec::with_capacity((w[1] - w[0]) / 4);
-            parse_piece(&block[w[0]..w[1]], w[0], &mut out)?;
-            Ok(out)
+            let mut out = Vec::with_capacity((w[1] - w[0]) / 3);
+            let close = parse_piece(&block[w[0]..w[1]], w[0], &mut out)?;
+            Ok((out, close))
         })
         .collect();
+    // Pieces after the one holding `]` hold other JSON: their results are ignored.
     let mut n = 0;
     for p in &parts {
         match p {
-            Ok(v) => n += v.len(),
+            Ok((v, close)) => {
+                n += v.len();
+                if close.is_some() {
+                    break;
+                }
+            }
             Err(e) => return Err(e.clone()),
         }
     }
     let mut out = Vec::with_capacity(n);
-    for v in parts.into_iter().flatten() {
+    for p in parts {
+        let Ok((v, close)) = p else { break };
         out.extend_from_slice(&v);
+        if close.is_some() {
+            return Ok((out, close));
+        }
     }
-    Ok(out)
+    Ok((out, None))
 }
 
-fn parse_piece(bytes: &[u8], base: usize, out: &mut Vec<u32>) -> Result<(), (usize, String)> {
+/// Parses numbers until the end of `bytes` or a `]` (whose absolute position is returned).
+fn parse_piece(
+    bytes: &[u8],
+    base: usize,
+    out: &mut Vec<u32>,
+) -> Result<Option<usize>, (usize, String)> {
     let mut i = 0;
     let n = bytes.len();
+    let bad = |i: usize, b: u8| {
+        (
+            base + i,
+            format!(
+                "unexpected {} in a numeric array (only unsigned integers are valid)",
+                describe_byte(b)
+            ),
+        )
+    };
     while i < n {
         let b = bytes[i];
         if is_sep(b) {
             i += 1;
             continue;
         }
+        if b == b']' {
+            return Ok(Some(base + i));
+        }
         if !b.is_ascii_digit() {
-            return Err((
-                base + i,
-                format!(
-                    "unexpected {} in a numeric array (only unsigned integers are valid)",
-                    describe_byte(b)
-                ),
-            ));
+            return Err(bad(i, b));
         }
         let start = i;
         let mut v: u64 = 0;
@@ -595,18 +621,12 @@ fn parse_piece(bytes: &[u8], base: usize, out: &mut Vec<u32>) -> Result<(), (usi
             }
             i += 1;
         }
-        if i < n && !is_sep(bytes[i]) {
-            return Err((
-                base + i,
-                format!(
-                    "unexpected {} in a numeric array (only unsigned integers are valid)",
-                    describe_byte(bytes[i])
-                ),
-            ));
+        if i < n && !is_sep(bytes[i]) && bytes[i] != b']' {
+            return Err(bad(i, bytes[i]));
         }
         out.push(v as u32);
     }
-    Ok(())
+    Ok(None)
 }
 
 fn field_index(fields: &[String], name: &str) -> Option<usize> {
@@ -674,6 +694,9 @@ pub fn parse_reader<R: Read>(
     let mut nodes_off = 0u64;
     let mut edges_off = 0u64;
     let mut key = String::new();
+    // The largest string index named by a node and by a named edge, and where.
+    let mut max_node_str: (u32, u64) = (0, 0);
+    let mut max_edge_str: (u32, u64) = (0, 0);
     loop {
         match src.skip_ws()? {
             Some(b'}') => {
@@ -799,6 +822,9 @@ pub fn parse_reader<R: Read>(
                                     "more than 4294967294 nodes",
                                 ));
                             }
+                            if rec[l.name] >= max_node_str.0 {
+                                max_node_str = (rec[l.name], count);
+                            }
                             node_type.push(rec[l.t] as u8);
                             node_name.push(rec[l.name]);
                             node_id.push(rec[l.id]);
@@ -846,6 +872,20 @@ pub fn parse_reader<R: Read>(
                 edge_name.reserve(cap);
                 edge_to_raw.reserve(cap);
                 let etypes = m.edge_types.len();
+                if !seen_nodes {
+                    return Err(InputError::at_byte(
+                        name,
+                        key_off,
+                        "`edges` comes before `nodes`",
+                    ));
+                }
+                let n_nodes = node_type.len() as u64;
+                let nf = layout.as_ref().map_or(1, |l| l.nf as u32);
+                let named: Vec<bool> = m
+                    .edge_types
+                    .iter()
+                    .map(|t| t != "element" && t != "hidden")
+                    .collect();
                 let mut rec = [0u32; 16];
                 if ef > rec.len() || ef == 0 {
                     return Err(InputError::at_byte(
@@ -872,9 +912,22 @@ pub fn parse_reader<R: Read>(
                                     ),
                                 ));
                             }
+                            let to = rec[eto];
+                            if to % nf != 0 || (to / nf) as u64 >= n_nodes {
+                                return Err(InputError::at_byte(
+                                    name,
+                                    block_off,
+                                    format!(
+                                        "edge {count} points to node index {to} which is not a node (node_count {n_nodes}, {nf} fields)"
+                                    ),
+                                ));
+                            }
+                            if named[rec[et] as usize] && rec[en] >= max_edge_str.0 {
+                                max_edge_str = (rec[en], count);
+                            }
                             edge_type.push(rec[et] as u8);
                             edge_name.push(rec[en]);
-                            edge_to_raw.push(rec[eto]);
+                            edge_to_raw.push(to / nf);
                             count += 1;
                         }
                     }
@@ -1034,51 +1087,28 @@ pub fn parse_reader<R: Read>(
             format!("node edge_count fields add up to {sum} but `edges` holds {m_edges} edges"),
         ));
     }
-    // Convert node-array indexes to ordinals, validating them.
-    let nf = layout.nf as u32;
-    let bad_edge = edge_to_raw
-        .par_iter()
-        .position_first(|&t| t % nf != 0 || (t / nf) as u64 >= n);
-    if let Some(k) = bad_edge {
-        return Err(InputError::at_byte(
-            name,
-            edges_off,
-            format!(
-                "edge {k} points to node index {} which is not a node (node_count {n}, {nf} fields)",
-                edge_to_raw[k]
-            ),
-        ));
-    }
-    edge_to_raw.par_iter_mut().for_each(|t| *t /= nf);
     let ns = strings.len() as u32;
-    if let Some(k) = node_name.par_iter().position_first(|&s| s >= ns) {
+    if max_node_str.0 >= ns {
         return Err(InputError::at_byte(
             name,
             nodes_off,
             format!(
-                "node {k} names string {} but there are only {ns} strings",
-                node_name[k]
+                "node {} names string {} but there are only {ns} strings",
+                max_node_str.1, max_node_str.0
             ),
         ));
     }
-    let etn: Vec<bool> = meta
-        .edge_types
-        .iter()
-        .map(|t| t != "element" && t != "hidden")
-        .collect();
-    if let Some(k) = (0..edge_type.len())
-        .into_par_iter()
-        .position_first(|k| etn[edge_type[k] as usize] && edge_name[k] >= ns)
-    {
+    if m_edges > 0 && max_edge_str.0 >= ns {
         return Err(InputError::at_byte(
             name,
             edges_off,
             format!(
-                "edge {k} names string {} but there are only {ns} strings",
-                edge_name[k]
+                "edge {} names string {} but there are only {ns} strings",
+                max_edge_str.1, max_edge_str.0
             ),
         ));
     }
+    let nf = layout.nf as u32;
     // Locations: object_index is a node-array index too. Invalid ones are dropped.
     locations.retain(|l| l[0] % nf == 0 && ((l[0] / nf) as u64) < n);
     for l in &mut locations {
