@@ -387,8 +387,7 @@ impl HeapGraph {
                 }
             }
         }
-        for o in 0..n {
-            let w = owner[o];
+        for (o, &w) in owner.iter().enumerate() {
             if w == UNV || w == MULTI || w as usize == o {
                 continue;
             }
@@ -449,12 +448,11 @@ impl HeapGraph {
                 if ty == t.e_weak || o == to {
                     ok = false;
                 }
-                if ok && o != ROOT {
-                    if ty == t.e_shortcut {
-                        ok = false;
-                    } else if page_owned[to as usize] && !page_owned[o as usize] {
-                        ok = false;
-                    }
+                if ok
+                    && o != ROOT
+                    && (ty == t.e_shortcut || (page_owned[to as usize] && !page_owned[o as usize]))
+                {
+                    ok = false;
                 }
                 ess[e] = ok;
             }
@@ -600,10 +598,11 @@ fn lazy_at_id<T>(s: &str, k: impl Fn(&str) -> Option<T>) -> Option<T> {
             .iter()
             .take_while(|b| b.is_ascii_digit())
             .count();
-        if d > 0 && bytes.get(at + d) == Some(&b')') {
-            if let Some(v) = k(&s[at + d + 1..]) {
-                return Some(v);
-            }
+        if d > 0
+            && bytes.get(at + d) == Some(&b')')
+            && let Some(v) = k(&s[at + d + 1..])
+        {
+            return Some(v);
         }
         i = i + p + 1;
     }

@@ -14,12 +14,12 @@ use crate::error::InputError;
 use std::io::Read;
 
 /// Opens `path` (or `-` for stdin) as a byte stream, gunzipping when the data is gzip.
-/// Returns the display name, the reader and the on-disk size when known.
-pub fn open(path: &str) -> Result<(String, Box<dyn Read + Send>, Option<u64>), InputError> {
+/// Returns the display name and the reader.
+pub fn open(path: &str) -> Result<(String, Box<dyn Read + Send>), InputError> {
     use std::io::BufRead;
     let name = if path == "-" { "<stdin>" } else { path }.to_string();
-    let (inner, size): (Box<dyn Read + Send>, Option<u64>) = if path == "-" {
-        (Box::new(std::io::stdin()), None)
+    let inner: Box<dyn Read + Send> = if path == "-" {
+        Box::new(std::io::stdin())
     } else {
         let f = std::fs::File::open(path)
             .map_err(|e| InputError::whole(&name, format!("cannot open: {e}")))?;
@@ -29,7 +29,7 @@ pub fn open(path: &str) -> Result<(String, Box<dyn Read + Send>, Option<u64>), I
         if meta.is_dir() {
             return Err(InputError::whole(&name, "is a directory, not a file"));
         }
-        (Box::new(f), Some(meta.len()))
+        Box::new(f)
     };
     let mut br = std::io::BufReader::with_capacity(1 << 20, inner);
     let head = br
@@ -47,7 +47,7 @@ pub fn open(path: &str) -> Result<(String, Box<dyn Read + Send>, Option<u64>), I
 
 /// Reads and parses a snapshot, reporting compressed-or-plain bytes read to `progress`.
 pub fn read(path: &str, progress: parse::Progress<'_>) -> Result<parse::RawSnapshot, InputError> {
-    let (name, reader, _) = open(path)?;
+    let (name, reader) = open(path)?;
     let reader = GzErrors { inner: reader };
     parse::parse_reader(reader, &name, progress)
 }

@@ -183,7 +183,7 @@ pub fn compute(g: &HeapGraph, defs: Option<&[InterfaceDef]>) -> ClassNames {
     let inferred: Vec<InterfaceDef> = {
         // Stable sort by count, descending; keep those with count >= max(2, plain/1000).
         let mut sorted: Vec<&(String, Vec<String>, u64)> = cand.iter().collect();
-        sorted.sort_by(|a, b| b.2.cmp(&a.2));
+        sorted.sort_by_key(|c| std::cmp::Reverse(c.2));
         let min = f64::max(2.0, plain_count as f64 / 1000.0);
         sorted
             .into_iter()

@@ -119,6 +119,9 @@ struct MetaJson {
     location_fields: Vec<String>,
 }
 
+/// Receives each parsed block of a numeric array and the block's byte offset.
+type Emit<'a> = dyn FnMut(&[u32], u64) -> Result<(), InputError> + 'a;
+
 /// Progress callback: bytes consumed so far.
 pub type Progress<'a> = &'a dyn Fn(u64);
 
@@ -455,11 +458,7 @@ impl<'a, R: Read> Src<'a, R> {
 
     /// Parses a flat array of unsigned integers, calling `emit` with each block of values
     /// in order. Returns the number of values.
-    fn numeric_array(
-        &mut self,
-        what: &str,
-        emit: &mut dyn FnMut(&[u32], u64) -> Result<(), InputError>,
-    ) -> Result<u64, InputError> {
+    fn numeric_array(&mut self, what: &str, emit: &mut Emit<'_>) -> Result<u64, InputError> {
         self.expect(b'[', &format!("`[` opening the `{what}` array"))?;
         let truncated = |s: &Self| {
             s.err(format!(
@@ -551,7 +550,7 @@ fn parse_block(block: &[u8]) -> BlockResult {
     }
     cuts.push(block.len());
     cuts.dedup();
-    let parts: Vec<Result<(Vec<u32>, Option<usize>), (usize, String)>> = cuts
+    let parts: Vec<BlockResult> = cuts
         .par_windows(2)
         .map(|w| {
             let mut out = Vec::with_capacity((w[1] - w[0]) / 3);
@@ -856,6 +855,16 @@ pub fn parse_reader<R: Read>(
                     ));
                 }
                 first_edge.push(edges_sum as u32);
+                if m.node_count != 0 && m.node_count != count {
+                    return Err(InputError::at_byte(
+                        name,
+                        nodes_off,
+                        format!(
+                            "header says node_count {} but `nodes` holds {count} nodes",
+                            m.node_count
+                        ),
+                    ));
+                }
             }
             "edges" => {
                 let (Some(m), Some((ef, et, en, eto))) = (&meta, edge_layout) else {
