@@ -36,13 +36,9 @@ pub fn open(path: &str) -> Result<(String, Box<dyn Read + Send>), InputError> {
         .fill_buf()
         .map_err(|e| InputError::whole(&name, format!("cannot read: {e}")))?;
     if head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b {
-        return Ok((
-            name,
-            Box::new(flate2::bufread::MultiGzDecoder::new(br)),
-            size,
-        ));
+        return Ok((name, Box::new(flate2::bufread::MultiGzDecoder::new(br))));
     }
-    Ok((name, Box::new(br), size))
+    Ok((name, Box::new(br)))
 }
 
 /// Reads and parses a snapshot, reporting compressed-or-plain bytes read to `progress`.
