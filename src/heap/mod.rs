@@ -2,6 +2,7 @@
 //! (adjusted shallow sizes, dominators, retained sizes, distances, class names, Summary and
 //! Comparison views), plus retainer paths and source locations for the leak finder.
 
+pub mod diff;
 pub mod dominators;
 pub mod graph;
 pub mod names;
