@@ -7,6 +7,8 @@ pub mod dominators;
 pub mod graph;
 pub mod names;
 pub mod parse;
+pub mod paths;
+pub mod source;
 pub mod summary;
 
 pub use graph::HeapGraph;
