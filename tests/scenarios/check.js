@@ -119,6 +119,7 @@ function holderName(snap, o) {
   if (o === 0) return '(root)';
   const n = snap.className(o);
   if (n === '(compiled code)' || n === '(system)' || n === '(array)' || n === '(synthetic)') return `${n} ${snap.rawName(o).slice(0, 40)}`.trim();
+  if (n === 'Function') return `Function ${snap.rawName(o) || '(anonymous)'}`;
   return n.length > 60 ? n.slice(0, 57) + '...' : n;
 }
 
@@ -192,7 +193,10 @@ function analyse(entry, dir, showPaths) {
     const sp = shortestPaths(s3);
     const dist = (o) => { let d = 0; for (let p = o; p > 0 && d < 1e6; p = s3_parent(p)) d++; return d; };
     const s3_parent = (p) => sp.parent[p];
-    const candidates = leaked.filter((o) => s3.className(o) === entry.class && sp.parent[o] >= 0);
+    // Prefer the leaked objects located at the manifest line (the listener, the callback...).
+    const atLine = (o) => { const loc = s3.location.get(o); return loc && loc[1] === entry.line; };
+    let candidates = leaked.filter((o) => s3.className(o) === entry.class && sp.parent[o] >= 0);
+    if (entry.check_location && candidates.some(atLine)) candidates = candidates.filter(atLine);
     if (candidates.length) {
       // The nearest leaked object of the class; for a burst (large-dataset) the biggest one.
       const withDist = candidates.map((o) => [o, dist(o)]).sort((a, b) => a[1] - b[1] || s3.id(a[0]) - s3.id(b[0]));
@@ -275,4 +279,5 @@ function main() {
   process.exit(failures ? 1 : 0);
 }
 
-main();
+if (require.main === module) main();
+module.exports = { loadSnapshot, shortestPaths, pathTo, formatPath };

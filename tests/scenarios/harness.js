@@ -39,7 +39,8 @@ function fullGc() {
  *   warmupIterations  requests before s1, default 300
  *   setup()           once before the warm-up (start an upstream, open a stream...)
  *   warmup(i)         one warm-up request; defaults to request(i)
- *   request(i)        one request; may return a promise (awaited)
+ *   request(i)        one request; may return a promise (awaited). i counts on from the
+ *                     warm-up, so every request of the run has its own number
  *   yieldEvery        give the event loop a turn every k requests (default 50)
  *   settleMs          let timers and I/O run this long before each snapshot (default 50)
  *   teardown()        after s3: close servers, clear timers (controls must end by themselves)
@@ -72,7 +73,8 @@ async function runScenario(spec) {
     if (i % yieldEvery === yieldEvery - 1) await yieldToLoop();
   }
 
-  let served = 0;
+  // Requests are numbered after the warm-up ones, so ids never repeat across phases.
+  let served = warmupIterations;
   for (let snap = 1; snap <= 3; snap++) {
     if (snap > 1) {
       for (let k = 0; k < iterations; k++, served++) {

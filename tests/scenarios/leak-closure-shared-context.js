@@ -31,7 +31,7 @@ module.exports = { handleRefresh };
 
 runScenario({
   request: handleRefresh,
-  iterations: 800,
+  iterations: 1000,
   warmupIterations: 100,
   exitAfter: true,
 });

@@ -33,7 +33,7 @@ module.exports = { handleSampledRequest, currentHandler: () => activeHandler };
 
 runScenario({
   request: handleSampledRequest,
-  iterations: 400,
+  iterations: 1000,
   warmupIterations: 100,
   exitAfter: true,
 });

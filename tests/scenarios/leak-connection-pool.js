@@ -93,7 +93,7 @@ runScenario({
     pool = new ClientPool(upstream.port, 4);
   },
   request: handleCheckout,
-  iterations: 300,
+  iterations: 400,
   warmupIterations: 40,
   exitAfter: true,
 });

@@ -38,7 +38,7 @@ module.exports = { handleInventoryRequest };
 runScenario({
   setup: async () => { upstream = await startUpstream(); },
   request: handleInventoryRequest,
-  iterations: 300,
+  iterations: 500,
   warmupIterations: 50,
   exitAfter: true,
 });

@@ -27,11 +27,16 @@ function watchJob(jobId, onFinished) {
   return watch;
 }
 
-let finished = 0;
+const finished = { done: 0, failed: 0 };
+function recordFinishedJob(watch, status) {
+  finished[status]++;
+  backendJobs.delete(watch.jobId);
+}
+
 function submitJob(n) {
   const jobId = `job-${n}`;
   if (n % 10 === 0) backendJobs.set(jobId, 'done');
-  watchJob(jobId, () => { finished++; backendJobs.delete(jobId); });
+  watchJob(jobId, recordFinishedJob);
 }
 
 module.exports = { submitJob };
