@@ -4,6 +4,9 @@
 //! The output types below are the JSON contract of `memsleuth leaks --format json`
 //! (DESIGN.md); the report consumes them too.
 
+pub mod analyze;
+pub mod patterns;
+
 use serde::{Deserialize, Serialize};
 
 /// A leak pattern (DESIGN.md, "Leak patterns").
@@ -52,8 +55,16 @@ pub struct PathStep {
     pub edge: String,
     /// V8 edge type: context, element, property, internal, hidden, shortcut.
     pub edge_type: String,
-    /// Part of the suspect subpath (from the last long-lived holder to the leaked object).
+    /// Part of the suspect subpath: the edge leads to an object allocated after the first
+    /// snapshot (from the last long-lived holder down to the leaked object).
     pub suspect: bool,
+    /// How many times this step repeats in a row (linked lists, closure chains); 1 if not.
+    #[serde(default = "one")]
+    pub repeat: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// A source position: file, 1-based line and column.
