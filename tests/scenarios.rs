@@ -127,7 +127,10 @@ fn leaks_are_found_with_pattern_and_line_and_controls_are_clean() {
             .unwrap();
     let leaks = manifest.iter().filter(|e| e.leaks).count();
     let controls = manifest.len() - leaks;
-    assert!(leaks >= 12 && controls >= 5, "{leaks} leaks, {controls} controls");
+    assert!(
+        leaks >= 12 && controls >= 5,
+        "{leaks} leaks, {controls} controls"
+    );
     let queue = Mutex::new(manifest.clone());
     let failures = Mutex::new(Vec::new());
     std::thread::scope(|s| {

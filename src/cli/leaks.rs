@@ -67,10 +67,19 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
 pub fn render_text(out: &LeaksOutput) -> String {
     let mut o = String::new();
     for s in &out.snapshots {
-        let _ = writeln!(o, "snapshot {}: {} nodes, {}", s.file, s.nodes, human_bytes(s.total_bytes));
+        let _ = writeln!(
+            o,
+            "snapshot {}: {} nodes, {}",
+            s.file,
+            s.nodes,
+            human_bytes(s.total_bytes)
+        );
     }
     if out.findings.is_empty() {
-        let _ = writeln!(o, "\nNo leak found: nothing allocated after the first snapshot keeps growing.");
+        let _ = writeln!(
+            o,
+            "\nNo leak found: nothing allocated after the first snapshot keeps growing."
+        );
         return o;
     }
     for (i, f) in out.findings.iter().enumerate() {
@@ -88,7 +97,11 @@ pub fn render_text(out: &LeaksOutput) -> String {
         let _ = writeln!(o, "   {}", f.reason);
         let _ = writeln!(o, "┬───");
         for (k, s) in f.retainer_path.iter().enumerate() {
-            let times = if s.repeat > 1 { format!(" (×{})", s.repeat) } else { String::new() };
+            let times = if s.repeat > 1 {
+                format!(" (×{})", s.repeat)
+            } else {
+                String::new()
+            };
             if k == 0 {
                 let _ = writeln!(o, "│ GC root: {}", s.holder);
             } else {

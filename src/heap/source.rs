@@ -33,7 +33,8 @@ pub fn scripts(g: &HeapGraph) -> HashMap<u32, Script> {
         let Some(shared) = child(g, o, "shared") else {
             continue;
         };
-        let script = child(g, shared, "script_or_debug_info").or_else(|| child(g, shared, "script"));
+        let script =
+            child(g, shared, "script_or_debug_info").or_else(|| child(g, shared, "script"));
         let Some(script) = script else { continue };
         if g.node_type(script) != t.n_code {
             continue;
@@ -115,8 +116,8 @@ pub fn declaration_line(source: &str, name: &str, near: Option<u32>) -> Option<u
             }
             let before = line[..at].trim_end();
             let after = line[end..].trim_start();
-            let assigns = (after.starts_with('=') && !after.starts_with("=="))
-                || after.starts_with(':');
+            let assigns =
+                (after.starts_with('=') && !after.starts_with("==")) || after.starts_with(':');
             let rank = if before.ends_with("const")
                 || before.ends_with("let")
                 || before.ends_with("var")
@@ -161,7 +162,10 @@ mod tests {
     #[test]
     fn excerpts_are_numbered() {
         let src = "a\nb\nc\nd\n";
-        assert_eq!(excerpt(src, 2, 1, 1), vec!["    1 | a", "    2 | b", "    3 | c"]);
+        assert_eq!(
+            excerpt(src, 2, 1, 1),
+            vec!["    1 | a", "    2 | b", "    3 | c"]
+        );
         assert_eq!(line_text(src, 3).as_deref(), Some("c"));
     }
 }

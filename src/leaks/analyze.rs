@@ -202,6 +202,8 @@ pub fn retainer_path(
             (
                 if from == ROOT {
                     "(root)".to_string()
+                } else if g.node_type(from) == g.types.n_synthetic && !g.raw_name(from).is_empty() {
+                    g.raw_name(from).to_string()
                 } else {
                     g.class_name(from).to_string()
                 },

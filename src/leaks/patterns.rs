@@ -90,7 +90,12 @@ impl Context<'_> {
         snap.map(str::to_string)
     }
 
-    fn located(&self, sid: u32, line1: u32, col1: u32) -> (Option<Location>, Option<String>, Vec<String>) {
+    fn located(
+        &self,
+        sid: u32,
+        line1: u32,
+        col1: u32,
+    ) -> (Option<Location>, Option<String>, Vec<String>) {
         let Some(s) = self.scripts.get(&sid) else {
             return (None, None, Vec::new());
         };
@@ -122,6 +127,7 @@ impl Context<'_> {
         seen.insert(from);
         for _ in 0..max_hops {
             let mut next = Vec::new();
+            let mut found: Vec<u32> = Vec::new();
             for &o in &cur {
                 for e in g.edges(o) {
                     if g.raw.edge_type[e] == g.types.e_weak {
@@ -140,13 +146,21 @@ impl Context<'_> {
                         continue;
                     }
                     if tty == g.types.n_closure && self.user_loc(to).is_some() {
-                        return Some(to);
+                        found.push(to);
                     }
                     if seen.len() > 4000 {
                         return None;
                     }
                     next.push(to);
                 }
+            }
+            // Of the closures at the nearest depth, the first in the source: the handler
+            // written right after the code that opened the resource.
+            if let Some(&best) = found
+                .iter()
+                .min_by_key(|&&c| (self.user_loc(c).map(|(s, l, c)| (l, c, s)), self.g.id(c)))
+            {
+                return Some(best);
             }
             cur = next;
         }
@@ -230,7 +244,10 @@ pub fn classify(ctx: &Context<'_>) -> Classification {
         };
         let (location, code, excerpt) = cb.and_then(|c| ctx.at_node(c)).unwrap_or_default();
         let what = if top_class == "Timeout" || top_class == "Immediate" {
-            format!("{} {} objects stay in Node's timer list", ctx.count, top_class)
+            format!(
+                "{} {} objects stay in Node's timer list",
+                ctx.count, top_class
+            )
         } else {
             format!(
                 "{} {} objects are kept alive by timers that keep rescheduling (Timeout._onTimeout)",
@@ -239,7 +256,9 @@ pub fn classify(ctx: &Context<'_>) -> Classification {
         };
         return Classification {
             pattern: Pattern::Timer,
-            reason: format!("{what}; timers are never cleared, so their callbacks and everything they capture stay reachable"),
+            reason: format!(
+                "{what}; timers are never cleared, so their callbacks and everything they capture stay reachable"
+            ),
             suggestion: suggestion(Pattern::Timer, code.as_deref(), None),
             location,
             code,
@@ -294,7 +313,9 @@ pub fn classify(ctx: &Context<'_>) -> Classification {
     // 3. Connections: sockets or handles among the leaked objects.
     let handle = std::iter::once(top)
         .chain(grp.members.iter().copied().take(400))
-        .find(|&m| HANDLE_CLASSES.contains(&ctx.class(m)) || ctx.class(m).starts_with("Node / TCP"));
+        .find(|&m| {
+            HANDLE_CLASSES.contains(&ctx.class(m)) || ctx.class(m).starts_with("Node / TCP")
+        });
     if let Some(h) = handle {
         let owner = if ctx.user_loc(top).is_some() {
             Some(top)
@@ -350,7 +371,11 @@ pub fn classify(ctx: &Context<'_>) -> Classification {
                 "{} {} objects are reachable only through the captured scope (system / Context) of closure `{}` created on every call",
                 ctx.count,
                 top_class,
-                if fname.is_empty() { "(anonymous)" } else { &fname }
+                if fname.is_empty() {
+                    "(anonymous)"
+                } else {
+                    &fname
+                }
             ),
             suggestion: suggestion(Pattern::Closure, code.as_deref(), Some(&fname)),
             location,
@@ -390,7 +415,9 @@ pub fn classify(ctx: &Context<'_>) -> Classification {
                 ctx.count,
                 top_class,
                 ctx.retained,
-                var.as_deref().map(|v| format!(" through `{v}`")).unwrap_or_default()
+                var.as_deref()
+                    .map(|v| format!(" through `{v}`"))
+                    .unwrap_or_default()
             ),
             suggestion: suggestion(Pattern::LargeDataset, code.as_deref(), var.as_deref()),
             location,
@@ -403,9 +430,7 @@ pub fn classify(ctx: &Context<'_>) -> Classification {
     let anchor_class = ctx.class(grp.anchor).to_string();
     let into_anchor = steps.iter().position(|s| s.2 == grp.anchor);
     let first_below = below.first();
-    let indexed = first_below.is_some_and(|s| {
-        !is_named_edge(g, s.1) || g.edges(s.0).len() >= 64
-    });
+    let indexed = first_below.is_some_and(|s| !is_named_edge(g, s.1) || g.edges(s.0).len() >= 64);
     let is_collection = COLLECTION_CLASSES.contains(&anchor_class.as_str())
         || anchor_class.starts_with('{')
         || g.edges(grp.anchor).len() >= 64
@@ -424,9 +449,15 @@ pub fn classify(ctx: &Context<'_>) -> Classification {
                 "{} {} objects accumulate in one {anchor_class}{} that is never trimmed",
                 ctx.count,
                 top_class,
-                name.as_deref().map(|n| format!(" (`{n}`)")).unwrap_or_default()
+                name.as_deref()
+                    .map(|n| format!(" (`{n}`)"))
+                    .unwrap_or_default()
             ),
-            suggestion: suggestion(Pattern::UnboundedCollection, code.as_deref(), name.as_deref()),
+            suggestion: suggestion(
+                Pattern::UnboundedCollection,
+                code.as_deref(),
+                name.as_deref(),
+            ),
             location,
             code,
             excerpt,
@@ -471,7 +502,9 @@ pub fn suggestion(p: Pattern, code: Option<&str>, name: Option<&str>) -> String 
             "Narrow what the closure{} captures: move large data out of the enclosing scope, null out \
              captured variables after use (`x = null`), and do not chain closures that reference the \
              previous one. Closure defined here{at}.",
-            name.filter(|n| !n.is_empty()).map(|n| format!(" `{n}`")).unwrap_or_default()
+            name.filter(|n| !n.is_empty())
+                .map(|n| format!(" `{n}`"))
+                .unwrap_or_default()
         ),
         Pattern::UnclosedConnection => format!(
             "Close every connection on all paths: `socket.destroy()` / `end()` in `finally`, release \
