@@ -203,3 +203,67 @@ fn every_node_equals_devtools() {
     }
     assert!(checked > 0, "no per-node golden files found");
 }
+
+/// `memsleuth diff` against DevTools' Comparison view on every golden pair
+/// (`NAME-A-B.diff.tsv.gz` compares `NAME-A` with `NAME-B`), as sets of rows.
+#[test]
+fn every_comparison_row_equals_devtools() {
+    use memsleuth::heap::diff;
+    let mut checked = 0;
+    let mut names: Vec<PathBuf> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    names.sort();
+    for p in names {
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        let Some(stem) = name.strip_suffix(".diff.tsv.gz") else {
+            continue;
+        };
+        // stem = PREFIX-A-B
+        let mut parts = stem.rsplitn(3, '-');
+        let (b, a, prefix) = (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+        );
+        let base = fixtures().join(format!("{prefix}-{a}.heapsnapshot.gz"));
+        let cur = fixtures().join(format!("{prefix}-{b}.heapsnapshot.gz"));
+        let gb = heap::load(base.to_str().unwrap(), &|_| {}).unwrap();
+        let gc = heap::load(cur.to_str().unwrap(), &|_| {}).unwrap();
+        let c = diff::compare(&gb, &gc, "a", "b");
+        let got: BTreeMap<String, Vec<String>> = c
+            .classes
+            .iter()
+            .map(|r| {
+                (
+                    r.key.clone(),
+                    vec![
+                        r.name.clone(),
+                        r.added_count.to_string(),
+                        r.removed_count.to_string(),
+                        r.count_delta.to_string(),
+                        r.added_bytes.to_string(),
+                        r.removed_bytes.to_string(),
+                        r.size_delta.to_string(),
+                    ],
+                )
+            })
+            .collect();
+        let want: BTreeMap<String, Vec<String>> = read_gz(&p)
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                let n = f.len();
+                (
+                    f[..n - 7].join("\t"),
+                    f[n - 7..].iter().map(|s| s.to_string()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(got, want, "{name}: Comparison rows differ");
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} golden comparisons found");
+}
