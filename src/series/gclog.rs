@@ -444,7 +444,7 @@ fn round(v: f64, digits: i32) -> f64 {
 }
 
 /// Minimum full GCs for their post-GC heap to be the floor on its own.
-const MIN_FULL_GCS: usize = 6;
+const MIN_FULL_GCS: usize = 3;
 
 /// Reads and analyses a `--trace-gc` log; `name` is the file name used in errors.
 pub fn analyze(name: &str, text: &str) -> Result<GcReport, InputError> {

@@ -81,7 +81,7 @@ pub struct Trend {
     pub verdict: Verdict,
     /// One line: why this verdict.
     pub reason: String,
-    /// Theil-Sen slope of the whole window, unit per second (0 when too few points).
+    /// Theil-Sen slope of the whole window, unit per second (0 with fewer than 2 points).
     pub slope_per_s: f64,
     /// Theil-Sen slope of the second half of the window, unit per second.
     pub late_slope_per_s: f64,
@@ -260,13 +260,14 @@ pub fn analyze(points: &[Point], opts: &Options) -> Trend {
         points: n,
         span_s: span,
     };
+    // The slope is reported even when it is too weak a basis for a verdict.
+    let slope = theil_sen(&pts).unwrap_or(0.0);
+    trend.slope_per_s = slope;
+    trend.growth_per_hour = slope * 3600.0;
     if n < opts.min_points {
         trend.reason = format!("too few points: {n} (at least {} needed)", opts.min_points);
         return trend;
     }
-    let slope = theil_sen(&pts).unwrap_or(0.0);
-    trend.slope_per_s = slope;
-    trend.growth_per_hour = slope * 3600.0;
     if span < opts.min_span_s {
         trend.reason = format!(
             "window too short: {span:.1} s (at least {:.0} s needed)",
