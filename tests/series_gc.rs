@@ -164,6 +164,15 @@ fn text_output_and_gzip_and_stdin() {
     let p = write(dir.path(), "trace.log.gz", &gz.finish().unwrap());
     let r = memsleuth_json(&["gc", p.to_str().unwrap()]);
     assert_eq!(r["events"], 42);
+    // The JSON is the library's output type, and reads back into it.
+    let typed: memsleuth::series::gclog::GcReport = serde_json::from_value(r.clone()).unwrap();
+    let lib = memsleuth::series::gclog::analyze(
+        "x",
+        &String::from_utf8_lossy(&std::fs::read(fixture("trace-gc.log")).unwrap()),
+    )
+    .unwrap();
+    assert_eq!(typed.series, lib.series);
+    assert_eq!(typed.growth_mb_per_hour, lib.growth_mb_per_hour);
     let out = memsleuth(&["gc", p.to_str().unwrap()]);
     assert!(out.status.success());
     let s = String::from_utf8_lossy(&out.stdout);

@@ -260,6 +260,9 @@ fn saved_reference_answers() {
     let s = &r["series"][0];
     assert_eq!(s["samples"], 30);
     assert_eq!(s["labels"]["app"], "leaky-node");
+    let typed: memsleuth::series::prometheus::MetricsReport =
+        serde_json::from_value(r.clone()).unwrap();
+    assert_eq!(typed.series[0].samples, 30);
     // server.js retains 524,288 B/s; the saved minute is short and noisy, so only the order
     // of magnitude and direction are checked here (the live test checks accuracy).
     let g = s["growth_bytes_per_hour"].as_f64().unwrap();

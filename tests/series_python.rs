@@ -120,6 +120,8 @@ fn reference_memray_sample() {
         .collect();
     // leak_list 12 (111 MiB), leak_dict 16 (56 MiB), then the bounded deque 20 (3 MiB).
     assert_eq!(lines, [12, 16, 20]);
+    let typed: memsleuth::series::python::PythonReport = serde_json::from_value(r.clone()).unwrap();
+    assert_eq!(typed.findings[0].line, 12);
     assert_eq!(r["findings"][0]["leaked_bytes"], 116539090);
 }
 

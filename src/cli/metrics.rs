@@ -146,7 +146,7 @@ fn render_text(r: &MetricsReport) -> String {
         let _ = writeln!(s, "  {{{}}}", labels.join(", "));
         let _ = writeln!(
             s,
-            "    {} samples, growth {:.1} MB/h, {}{}",
+            "    {} samples, growth {:.1} MiB/h, {}{}",
             x.samples,
             x.growth_bytes_per_hour / 1048576.0,
             x.verdict,

@@ -226,6 +226,10 @@ pub fn envelope_buckets(n: usize) -> usize {
 }
 
 fn fmt_rate(per_hour: f64, unit: &str) -> String {
+    if unit == "bytes" {
+        // Byte rates read better in MiB.
+        return fmt_rate(per_hour / 1048576.0, "MiB");
+    }
     let sep = if unit.is_empty() { "" } else { " " };
     if per_hour.abs() >= 100.0 || per_hour == 0.0 {
         format!("{per_hour:.0}{sep}{unit}/h")
