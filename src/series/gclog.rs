@@ -675,6 +675,22 @@ mod tests {
     }
 
     #[test]
+    fn truncated_and_mangled_lines_never_panic() {
+        let line = "[9563:0x7edbc40]      153 ms: Mark-Compact (reduce) 66.6 (84.7) -> 12.6 (46.6) MB, pooled: 0 MB, 9.40 / 0.00 ms  (+ 0.1 ms in 2 steps since start of marking) (average mu = 1.000, current mu = 1.000) finalize; GC in old space requested[1:0x2] 5 ms: pause=1.5 gc=s total_size_before=1 total_size_after=2 é";
+        let chars: Vec<(usize, char)> = line.char_indices().collect();
+        for &(i, _) in &chars {
+            let _ = parse(&line[..i]);
+            let _ = parse(&line[i..]);
+            let mut m = line.to_string();
+            m.replace_range(
+                i..i + line[i..].chars().next().map_or(0, char::len_utf8),
+                "(",
+            );
+            let _ = analyze("m.log", &m);
+        }
+    }
+
+    #[test]
     fn nothing_readable_is_an_error_naming_the_file() {
         for text in ["", "hello\nworld\n", "\u{0}\u{1}\u{fffd}\u{fffd}"] {
             let e = analyze("bad.log", text).unwrap_err();

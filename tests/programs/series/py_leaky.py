@@ -1,7 +1,7 @@
 """Two leaking lines and a bounded one, for the Scalene and memray tests of memsleuth.
 
-LEAK_LIST (line 17) and LEAK_CACHE (line 21) grow by a large allocation every iteration and
-are never freed; RECENT (line 25) is a deque capped at 5 entries, so what it allocates is
+LEAK_LIST (line 18) and LEAK_CACHE (line 22) grow by a large allocation every iteration and
+are never freed; RECENT (line 26) is a deque capped at 5 entries, so what it allocates is
 freed again. The allocations are large (1 MiB) so that Scalene's sampler sees each one.
 Usage: python py_leaky.py SECONDS
 """
