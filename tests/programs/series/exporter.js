@@ -31,7 +31,7 @@ setInterval(() => {
     carry -= CHUNK_DOUBLES * 8;
   }
   let tmp = [];
-  for (let i = 0; i < 20000; i++) tmp.push({ i, s: String(i) });
+  for (let i = 0; i < 2000; i++) tmp.push({ i, s: String(i) });
   tmp = null;
 }, TICK_MS);
 
