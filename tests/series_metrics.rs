@@ -61,12 +61,71 @@ fn exporter(children: &mut Children, port: u16, rate: u64) {
     children.push(c);
 }
 
+/// Starts /usr/bin/prometheus on a free 127.0.0.1 port with a temporary TSDB under `dir`,
+/// waits until it is ready and checks the server answering is this one; returns its URL.
+fn start_prometheus(children: &mut Children, dir: &std::path::Path, config: &str) -> String {
+    let port = free_port();
+    let cfg = write(dir, "prometheus.yml", config.as_bytes());
+    let tsdb = dir.join("tsdb");
+    let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
+    let prom = Command::new("/usr/bin/prometheus")
+        .arg(format!("--config.file={}", cfg.display()))
+        .arg(format!("--storage.tsdb.path={}", tsdb.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("/usr/bin/prometheus (scripts/setup.sh installs it)");
+    children.push(prom);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_for("prometheus ready", children, || {
+        http_get(&format!("{base}/-/ready")).is_some()
+    });
+    // The server answering is ours (a stale one on the port would have another TSDB path).
+    let flags = http_get(&format!("{base}/api/v1/status/flags")).unwrap();
+    assert!(flags.contains(&tsdb.display().to_string()), "{flags}");
+    base
+}
+
+#[test]
+fn prometheus_without_memory_metrics_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut children = Children::default();
+    let base = start_prometheus(
+        &mut children,
+        dir.path(),
+        "global:\n  scrape_interval: 1s\n",
+    );
+    assert_fails(
+        &["metrics", "--prometheus", &base, "--since", "5m"],
+        &[
+            "none of the known memory metrics",
+            "nodejs_heap_size_used_bytes",
+            "--query",
+        ],
+    );
+    // A query that matches nothing is not an error: no series, verdict inconclusive.
+    let r = memsleuth_json(&[
+        "metrics",
+        "--prometheus",
+        &base,
+        "--query",
+        "no_such_metric",
+        "--since",
+        "5m",
+    ]);
+    assert_eq!(r["series"].as_array().unwrap().len(), 0);
+    assert_eq!(r["verdict"], "inconclusive");
+    drop(children);
+}
+
 #[test]
 fn live_prometheus_leaking_and_steady_exporters() {
     let dir = tempfile::tempdir().unwrap();
     let mut children = Children::default();
-    let (leak_port, steady_port, prom_port) = (free_port(), free_port(), free_port());
-    assert!(leak_port != steady_port && steady_port != prom_port && leak_port != prom_port);
+    let (leak_port, steady_port) = (free_port(), free_port());
+    assert_ne!(leak_port, steady_port);
     exporter(&mut children, leak_port, LEAK_RATE);
     exporter(&mut children, steady_port, 0);
     for p in [leak_port, steady_port] {
@@ -77,26 +136,7 @@ fn live_prometheus_leaking_and_steady_exporters() {
     let config = format!(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: exporters\n    scrape_timeout: 1s\n    static_configs:\n      - targets: ['127.0.0.1:{leak_port}']\n        labels: {{app: leaky}}\n      - targets: ['127.0.0.1:{steady_port}']\n        labels: {{app: steady}}\n"
     );
-    let cfg = write(dir.path(), "prometheus.yml", config.as_bytes());
-    let tsdb = dir.path().join("tsdb");
-    let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
-    let prom = Command::new("/usr/bin/prometheus")
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!("--storage.tsdb.path={}", tsdb.display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("/usr/bin/prometheus (scripts/setup.sh installs it)");
-    children.push(prom);
-    let base = format!("http://127.0.0.1:{prom_port}");
-    wait_for("prometheus ready", &mut children, || {
-        http_get(&format!("{base}/-/ready")).is_some()
-    });
-    // The server answering is ours (a stale one on the port would have another TSDB path).
-    let flags = http_get(&format!("{base}/api/v1/status/flags")).unwrap();
-    assert!(flags.contains(&tsdb.display().to_string()), "{flags}");
+    let base = start_prometheus(&mut children, dir.path(), &config);
     let start = now().floor();
     let t0 = Instant::now();
     while t0.elapsed() < MIN_WINDOW {

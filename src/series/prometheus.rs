@@ -442,10 +442,44 @@ pub fn query_server(opts: &QueryOptions) -> Result<MetricsReport, MetricsError> 
         .filter(|m| names.iter().any(|n| n == *m))
         .map(|m| m.to_string())
         .collect();
-    let (query, metric) = match &opts.query {
-        Some(q) => (q.clone(), None),
+    let range = |q: &str| {
+        client.series(
+            "/api/v1/query_range",
+            &[
+                ("query", q.to_string()),
+                ("start", start.clone()),
+                ("end", end.clone()),
+                ("step", fmt_num(step)),
+            ],
+        )
+    };
+    let mut queries = Vec::new();
+    let (query, metric, ans) = match &opts.query {
+        Some(q) => {
+            queries.push(q.clone());
+            (q.clone(), None, range(q)?)
+        }
         None => match detected.first() {
-            Some(m) => (m.clone(), Some(m.clone())),
+            Some(m) => {
+                queries.push(m.clone());
+                (m.clone(), Some(m.clone()), range(m)?)
+            }
+            None if names.is_empty() => {
+                // The names API gave nothing (older server, or no data): try each metric.
+                let mut found = None;
+                for m in MEMORY_METRICS {
+                    queries.push(m.to_string());
+                    let a = range(m)?;
+                    if !a.series.is_empty() {
+                        found = Some((m.to_string(), Some(m.to_string()), a));
+                        break;
+                    }
+                }
+                found.ok_or_else(|| MetricsError::NoMetric {
+                    url: base.clone(),
+                    tried: MEMORY_METRICS.join(", "),
+                })?
+            }
             None => {
                 return Err(MetricsError::NoMetric {
                     url: base,
@@ -454,16 +488,6 @@ pub fn query_server(opts: &QueryOptions) -> Result<MetricsReport, MetricsError> 
             }
         },
     };
-    let mut queries = vec![query.clone()];
-    let ans = client.series(
-        "/api/v1/query_range",
-        &[
-            ("query", query.clone()),
-            ("start", start.clone()),
-            ("end", end.clone()),
-            ("step", fmt_num(step)),
-        ],
-    )?;
     notes.extend(ans.warnings);
     let mut series = analyze_series(ans.series);
     if series.is_empty() {
