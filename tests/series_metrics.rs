@@ -303,6 +303,17 @@ fn saved_reference_answers() {
     let typed: memsleuth::series::prometheus::MetricsReport =
         serde_json::from_value(r.clone()).unwrap();
     assert_eq!(typed.series[0].samples, 30);
+    let out = memsleuth(&[
+        "metrics",
+        "--file",
+        fixture("prom-query_range-heap_used.json").to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("30 samples") && text.contains("verdict:"),
+        "{text}"
+    );
     // server.js retains 524,288 B/s; the saved minute is short and noisy, so only the order
     // of magnitude and direction are checked here (the live test checks accuracy).
     let g = s["growth_bytes_per_hour"].as_f64().unwrap();

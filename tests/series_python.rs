@@ -122,6 +122,13 @@ fn reference_memray_sample() {
     assert_eq!(lines, [12, 16, 20]);
     let typed: memsleuth::series::python::PythonReport = serde_json::from_value(r.clone()).unwrap();
     assert_eq!(typed.findings[0].line, 12);
+    let out = memsleuth(&["python", fixture("memray-leaks.csv").to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("(memray)") && text.contains("leaky.py:12"),
+        "{text}"
+    );
     assert_eq!(r["findings"][0]["leaked_bytes"], 116539090);
 }
 

@@ -675,6 +675,38 @@ mod tests {
     }
 
     #[test]
+    fn log_collector_prefixes_old_names_and_worker_isolates() {
+        let mut text = String::new();
+        for i in 0..10 {
+            text.push_str(&format!(
+                "2026-11-24T17:00:{i:02}Z stdout F [7:0x55aa]   {} ms: Mark-sweep (reduce) {}.0 (20.0) -> {}.0 (20.0) MB, 2.6 / 0.0 ms  (average mu = 0.990, current mu = 0.980) memory reducer; GC in old space requested\n",
+                i * 1000,
+                10 + i,
+                5 + i
+            ));
+            text.push_str(&format!(
+                "[7:0x66bb]   {} ms: Scavenge 3.0 (4.0) -> 2.0 (4.0) MB, 0.5 / 0.0 ms  (average mu = 1.000, current mu = 1.000) allocation failure; \n",
+                i * 700
+            ));
+        }
+        let r = analyze("k8s.log", &text).unwrap();
+        assert_eq!(r.isolate, "7:0x55aa");
+        assert_eq!(r.isolates, 2);
+        assert_eq!(r.events, 10);
+        assert_eq!(r.other_isolate_events, 10);
+        assert_eq!(r.full_gcs, 10);
+        assert_eq!(r.floor_source, "mark-compact");
+        assert_eq!(r.events_by_type.get("Mark-sweep (reduce)"), Some(&10));
+        // 1 MB per second.
+        assert!(
+            (r.growth_mb_per_hour - 3600.0).abs() < 1e-6,
+            "{}",
+            r.growth_mb_per_hour
+        );
+        assert_eq!(r.verdict, Verdict::Leak, "{}", r.reason);
+    }
+
+    #[test]
     fn truncated_and_mangled_lines_never_panic() {
         let line = "[9563:0x7edbc40]      153 ms: Mark-Compact (reduce) 66.6 (84.7) -> 12.6 (46.6) MB, pooled: 0 MB, 9.40 / 0.00 ms  (+ 0.1 ms in 2 steps since start of marking) (average mu = 1.000, current mu = 1.000) finalize; GC in old space requested[1:0x2] 5 ms: pause=1.5 gc=s total_size_before=1 total_size_after=2 é";
         let chars: Vec<(usize, char)> = line.char_indices().collect();
