@@ -1,9 +1,163 @@
-//! `memsleuth metrics`.
+//! `memsleuth metrics`: memory growth per series from a live Prometheus or a saved answer.
+
+use crate::cli::Format;
+use crate::series::prometheus::{self, MetricsReport, QueryOptions};
+use anyhow::{Context, bail};
+use std::fmt::Write;
+use std::time::Duration;
 
 /// Flags of `memsleuth metrics`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(group(clap::ArgGroup::new("from").required(true).args(["prometheus", "file"])))]
+pub struct Args {
+    /// Base URL of a Prometheus server, e.g. http://127.0.0.1:9090
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
+    /// A saved /api/v1/query_range JSON answer
+    #[arg(long, value_name = "SAVED.json")]
+    pub file: Option<String>,
+    /// PromQL of the memory series (default: the first known memory metric present)
+    #[arg(long, value_name = "PROMQL")]
+    pub query: Option<String>,
+    /// Window ending now (Prometheus duration: 30m, 1h, 2d); default 1h
+    #[arg(long, value_name = "DUR", conflicts_with_all = ["start", "end"])]
+    pub since: Option<String>,
+    /// Window start: unix seconds or RFC 3339
+    #[arg(long, value_name = "T", requires = "end")]
+    pub start: Option<String>,
+    /// Window end: unix seconds or RFC 3339
+    #[arg(long, value_name = "T", requires = "start")]
+    pub end: Option<String>,
+    /// Resolution (default: window / 1000, at least 1 s); raised if over 11,000 points
+    #[arg(long, value_name = "DUR")]
+    pub step: Option<String>,
+    /// HTTP timeout per request
+    #[arg(long, value_name = "DUR", default_value = "30s")]
+    pub timeout: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<i32> {
-    anyhow::bail!("`memsleuth metrics` is not built yet")
+fn duration(flag: &str, v: &str) -> anyhow::Result<f64> {
+    match prometheus::parse_duration(v) {
+        Some(d) => Ok(d),
+        None => bail!("--{flag}: {v:?} is not a duration (like 90s, 5m, 1h30m)"),
+    }
+}
+
+fn time(flag: &str, v: &str) -> anyhow::Result<f64> {
+    match prometheus::parse_time(v) {
+        Some(t) => Ok(t),
+        None => bail!("--{flag}: {v:?} is not a time (unix seconds or RFC 3339)"),
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    let report = if let Some(file) = &args.file {
+        if args.query.is_some() || args.since.is_some() || args.start.is_some() {
+            eprintln!(
+                "memsleuth: warning: --query/--since/--start/--end apply to --prometheus only"
+            );
+        }
+        let (name, text) = crate::input::load_text(file)?;
+        prometheus::analyze_file(&name, &text)?
+    } else {
+        let url = args
+            .prometheus
+            .clone()
+            .context("--prometheus or --file is required")?;
+        if !url.starts_with("http://") && !url.starts_with("https://") {
+            bail!("--prometheus: {url:?} is not an http:// URL");
+        }
+        let (start, end) = match (&args.start, &args.end) {
+            (Some(s), Some(e)) => (time("start", s)?, time("end", e)?),
+            _ => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .context("system clock before 1970")?
+                    .as_secs_f64()
+                    .floor();
+                let since = duration("since", args.since.as_deref().unwrap_or("1h"))?;
+                (now - since, now)
+            }
+        };
+        if end <= start {
+            bail!("the window is empty: end must be after start");
+        }
+        let step = match &args.step {
+            Some(s) => {
+                let v = duration("step", s)?;
+                if v <= 0.0 {
+                    bail!("--step must be positive");
+                }
+                Some(v)
+            }
+            None => None,
+        };
+        let timeout = duration("timeout", &args.timeout)?;
+        let opts = QueryOptions {
+            url,
+            query: args.query.clone(),
+            start,
+            end,
+            step,
+            timeout: Duration::from_secs_f64(timeout.max(0.001)),
+        };
+        prometheus::query_server(&opts)?
+    };
+    for n in &report.notes {
+        eprintln!("memsleuth: note: {n}");
+    }
+    match args.format {
+        Format::Json => crate::cli::print_json(&report)?,
+        Format::Text => crate::cli::print_text(&render_text(&report))?,
+    }
+    Ok(0)
+}
+
+fn render_text(r: &MetricsReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{}: {} series of {}",
+        r.source,
+        r.series.len(),
+        if r.query.is_empty() {
+            "(saved answer)"
+        } else {
+            &r.query
+        }
+    );
+    if let Some(m) = &r.metric {
+        let _ = writeln!(
+            s,
+            "  metric: {m} (detected: {})",
+            r.detected_metrics.join(", ")
+        );
+    }
+    for x in &r.series {
+        let labels: Vec<String> = x
+            .labels
+            .iter()
+            .filter(|(k, _)| k.as_str() != "__name__")
+            .map(|(k, v)| format!("{k}={v:?}"))
+            .collect();
+        let _ = writeln!(s, "  {{{}}}", labels.join(", "));
+        let _ = writeln!(
+            s,
+            "    {} samples, growth {:.1} MiB/h, {}{}",
+            x.samples,
+            x.growth_bytes_per_hour / 1048576.0,
+            x.verdict,
+            x.gc_pause_p95_ms
+                .map_or(String::new(), |p| format!(", GC pause p95 {p:.1} ms"))
+        );
+        let _ = writeln!(s, "    {}", x.reason);
+    }
+    for q in &r.queries {
+        let _ = writeln!(s, "  PromQL: {q}");
+    }
+    let _ = writeln!(s, "verdict: {}", r.verdict);
+    s
 }
