@@ -7,4 +7,13 @@
 //! renderers, which only lay out what the model holds.
 
 pub mod alerts;
+pub mod analysis;
+pub mod evidence;
 pub mod grafana;
+pub mod html;
+pub mod json;
+pub mod markdown;
+pub mod model;
+pub mod patterns;
+pub mod svg;
+pub mod text;
