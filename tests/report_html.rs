@@ -31,6 +31,7 @@ fn chromium(html: &Path, extra: &[&str]) -> (String, String) {
     args.push(format!("file://{}", html.display()));
     let out = Command::new("chromium")
         .args(&args)
+        .stdin(std::process::Stdio::null())
         .output()
         .expect("chromium must be installed (scripts/setup.sh installs Debian's chromium)");
     assert!(

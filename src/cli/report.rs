@@ -130,7 +130,7 @@ fn python_from_profile(_path: &str) -> anyhow::Result<Option<evidence::PythonVie
 
 fn not_in_build(what: &str, flag: &str, hidden: &str, cmd: &str) -> String {
     format!(
-        "{what} was given ({flag}) but the analysis for it is not in this build; give the saved output of `{cmd}` with {hidden} instead"
+        "{what} ({flag}) not analysed: that analysis is not in this build; give the saved output of `{cmd}` with {hidden} instead"
     )
 }
 

@@ -373,7 +373,11 @@ fn severity(f: &Facts) -> (Severity, String) {
     }
     (
         Severity::Low,
-        "auto: the evidence given shows no leak".to_string(),
+        if f.ev.notes.is_empty() {
+            "auto: the evidence given shows no leak".to_string()
+        } else {
+            "auto: the evidence analysed shows no leak, but some evidence given was not analysed (see Evidence used)".to_string()
+        },
     )
 }
 
@@ -682,6 +686,15 @@ fn executive_summary(
             f.service,
             f.growth.as_ref().map(|g| g.source.as_str()).unwrap_or("")
         ),
+        (None, None) if !f.ev.notes.is_empty() => format!(
+            "{}: no leak can be concluded yet: evidence was given that this build could not analyse (see Evidence used in the Appendix){}.",
+            f.service,
+            if growth_text.is_empty() {
+                String::new()
+            } else {
+                format!("; growth {growth_text}")
+            }
+        ),
         (None, None) => format!(
             "{}: the evidence given shows no memory leak{}; no fix is needed on this evidence.",
             f.service,
@@ -709,6 +722,7 @@ fn executive_summary(
     };
     let span = evidence_span(f);
     let duration_value = match span {
+        Some(_) if !f.leak_seen => format!("{NA}no growth in the evidence analysed"),
         Some((secs, what)) => format!(
             "at least {} (the span of the {what} that shows growth); when it started is not in the evidence",
             duration(secs)
@@ -746,12 +760,17 @@ fn executive_summary(
         (None, None) if f.leak_seen => {
             format!("{NA}not identified yet: no heap snapshots given")
         }
+        (None, None) if !f.ev.notes.is_empty() => {
+            format!("{NA}not identified: evidence was given but not analysed")
+        }
         (None, None) => "no leak in the evidence".into(),
     };
     let status = if top.is_some() || py.is_some() {
         "In Progress (root cause identified, fix proposed below, not yet deployed)"
     } else if f.leak_seen {
         "In Progress (growth seen, root cause not yet identified)"
+    } else if !f.ev.notes.is_empty() {
+        "In Progress (evidence given but not analysed)"
     } else {
         "Monitoring (no leak in the evidence)"
     };
