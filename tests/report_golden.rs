@@ -56,6 +56,11 @@ fn golden_python_only() {
 }
 
 #[test]
+fn golden_gc_log_only() {
+    check_case("gc");
+}
+
+#[test]
 fn golden_no_evidence() {
     check_case("empty");
 }

@@ -115,7 +115,7 @@ fn every_template_heading_in_order_for_every_case() {
             .collect::<Vec<_>>(),
         "TEMPLATE_HEADINGS is out of date with report-template.md"
     );
-    for case in ["full", "python", "empty", "hostile"] {
+    for case in ["full", "python", "gc", "empty", "hostile"] {
         let (_tmp, out) = run_case(case);
         let md = read(&out, "report.md");
         assert_eq!(
@@ -128,7 +128,7 @@ fn every_template_heading_in_order_for_every_case() {
 
 #[test]
 fn no_placeholder_is_left_for_any_case() {
-    for case in ["full", "python", "empty", "hostile"] {
+    for case in ["full", "python", "gc", "empty", "hostile"] {
         let (_tmp, out) = run_case(case);
         assert_no_placeholder(case, &read(&out, "report.md"));
     }
@@ -208,6 +208,22 @@ fn python_evidence_gives_the_python_line() {
         md.contains("- [x] Python Scalene profiling") || md.contains("Other: memsleuth, memray")
     );
     assert!(md.contains("tracemalloc"));
+}
+
+#[test]
+fn gc_log_alone_gives_growth_limit_and_load_test() {
+    let (_tmp, out) = run_case("gc");
+    let md = read(&out, "report.md");
+    // --memory-limit wins over the GC log's heap limit: (256 - 92.8) MB at 36.4 MB/hour
+    assert!(md.contains("4.48 hours"), "{md}");
+    assert!(md.contains("against the --memory-limit 256.0 MB"));
+    // the severity given by hand, with memsleuth's own estimate beside it
+    assert!(md.contains("**Severity**: High (set by the investigator (--severity); memsleuth's own estimate: Critical"));
+    assert!(md.contains("| +5.00 s (process uptime, GC log clock) | Detection |"));
+    assert!(md.contains("- Memory after 10000 requests: 48.3 MB (stable)"));
+    assert!(!md.contains("not run"));
+    let html = read(&out, "report.html");
+    assert!(html.contains("Heap after GC over time"), "GC chart drawn");
 }
 
 #[test]

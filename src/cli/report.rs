@@ -66,6 +66,9 @@ pub struct SavedOutputs {
     /// Saved output of `memsleuth metrics --format json`
     #[arg(long, value_name = "F", hide = true)]
     pub metrics_json: Option<String>,
+    /// Load-test results: JSON `{"lines": ["Before fix: ...", "After fix: ..."]}`
+    #[arg(long, value_name = "F", hide = true)]
+    pub load_test_json: Option<String>,
     /// Saved output of `memsleuth python --format json` (repeatable)
     #[arg(long, value_name = "F", hide = true)]
     pub python_json: Vec<String>,
@@ -238,6 +241,10 @@ pub fn gather_evidence(args: &Args) -> anyhow::Result<Evidence> {
         }
     }
 
+    if let Some(f) = &args.saved.load_test_json {
+        let inp = crate::input::load(f)?;
+        ev.load_test = Some(evidence::parse_load_test(&inp.name, &inp.bytes)?);
+    }
     for f in &args.saved.python_json {
         let inp = crate::input::load(f)?;
         ev.python.push(PythonEvidence {

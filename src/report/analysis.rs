@@ -859,7 +859,10 @@ fn timeline(f: &Facts, top: Option<&Finding>) -> Timeline {
         });
     } else if let Some(g) = &f.ev.gc {
         rows.push(TimelineRow {
-            time: "+0 s (process start, GC log clock)".into(),
+            time: format!(
+                "+{} (process uptime, GC log clock)",
+                duration(g.view.series.first().map(|p| p.0 / 1000.0).unwrap_or(0.0))
+            ),
             event: "Detection".into(),
             details: format!(
                 "`--trace-gc` log: {} GC events over {}, post-GC heap {} → {} MB (verdict {})",

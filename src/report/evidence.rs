@@ -148,6 +148,8 @@ pub struct MetricSeries {
 #[serde(untagged)]
 pub enum Samples {
     Points(Vec<(f64, f64)>),
+    /// Values as Prometheus' API writes them: strings (`"NaN"` and `"+Inf"` are dropped).
+    TextPoints(Vec<(f64, String)>),
     Count(u64),
 }
 
@@ -166,12 +168,19 @@ impl Samples {
                 .filter(|(t, v)| t.is_finite() && v.is_finite())
                 .map(|&(t, v)| if t > 1e11 { (t / 1000.0, v) } else { (t, v) })
                 .collect(),
+            Samples::TextPoints(p) => Samples::Points(
+                p.iter()
+                    .filter_map(|(t, v)| v.trim().parse::<f64>().ok().map(|v| (*t, v)))
+                    .collect(),
+            )
+            .points_s(),
             Samples::Count(_) => Vec::new(),
         }
     }
     pub fn len(&self) -> u64 {
         match self {
             Samples::Points(p) => p.len() as u64,
+            Samples::TextPoints(p) => p.len() as u64,
             Samples::Count(n) => *n,
         }
     }
@@ -319,6 +328,11 @@ pub fn parse_python(name: &str, bytes: &[u8]) -> Result<PythonView, InputError> 
 /// Parses the output of `memsleuth leaks --format json`.
 pub fn parse_leaks(name: &str, bytes: &[u8]) -> Result<LeaksOutput, InputError> {
     parse_json(name, bytes, "memsleuth leaks --format json")
+}
+
+/// Parses load-test results: `{"lines": [...]}`.
+pub fn parse_load_test(name: &str, bytes: &[u8]) -> Result<LoadTest, InputError> {
+    parse_json(name, bytes, "load test results ({\"lines\": [...]})")
 }
 
 /// The time a snapshot was taken, from Node's or DevTools' default file name:
@@ -473,6 +487,12 @@ mod tests {
         let v = parse_metrics("m.json", m.as_bytes()).unwrap();
         assert_eq!(v.series[0].samples.len(), 30);
         assert_eq!(v.queries.to_vec(), vec!["up".to_string()]);
+        let m = r#"{"series": [{"labels": {}, "samples": [[1795536048, "93613584"], [1795536050, "NaN"]]}]}"#;
+        let v = parse_metrics("m.json", m.as_bytes()).unwrap();
+        assert_eq!(
+            v.series[0].samples.points_s(),
+            vec![(1795536048.0, 93613584.0)]
+        );
         let bad = parse_gc("gc.json", b"{\"x\": 1}").unwrap_err();
         assert!(bad.to_string().contains("gc.json"));
     }

@@ -213,7 +213,7 @@ pub fn growth_bars(bars: &[Bar]) -> String {
     );
     for (i, b) in bars.iter().enumerate() {
         let y = MT + row * i as f64;
-        let w = (b.mb.abs() / max) * (W - label_w - 150.0);
+        let w = (b.mb.abs() / max) * (W - label_w - 200.0);
         let mut label: String = b.label.chars().take(48).collect();
         if b.label.chars().count() > 48 {
             label.push('…');

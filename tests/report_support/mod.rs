@@ -48,6 +48,20 @@ pub fn case_args(case: &str) -> Vec<String> {
             "--memory-limit",
             "2G",
         ]),
+        // only a GC log, with a memory limit lower than the heap limit it shows, the
+        // severity set by hand, and load-test results
+        "gc" => s(&[
+            "--gc-json",
+            "gc.json",
+            "--memory-limit",
+            "256M",
+            "--severity",
+            "high",
+            "--service",
+            "quotes-api",
+            "--load-test-json",
+            "loadtest.json",
+        ]),
         // no evidence at all: every section must still say what is missing
         "empty" => s(&[]),
         // class names, edges, code and file names full of HTML and script
