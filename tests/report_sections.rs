@@ -272,3 +272,44 @@ fn bad_evidence_json_is_an_error_naming_the_file() {
     );
     assert!(!tmp.path().join("r/report.md").exists());
 }
+
+#[test]
+fn absurd_numbers_in_the_evidence_do_not_crash_the_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("m.json"),
+        r#"{"series": [{"labels": {"job": "x"}, "samples": [[1e300, 1.7e308], [-1e300, "NaN"], [0, -5], [1e19, 1e308]],
+            "growth_bytes_per_hour": 1.7e308, "verdict": "leak", "reason": ""}], "queries": []}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("g.json"),
+        r#"{"events": 18446744073709551615, "duration_s": -1e308, "verdict": "leak", "growth_mb_per_hour": -1e308,
+            "heap_after_gc_mb": {"first": -1, "last": 1e308}, "heap_limit_mb": 1e-300,
+            "series": [[1e308, 1e308], [-1e308, 0]], "oom": {"count": 18446744073709551615}}"#,
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_memsleuth"))
+        .args([
+            "report",
+            "--metrics-json",
+            "m.json",
+            "--gc-json",
+            "g.json",
+            "--memory-limit",
+            "1",
+            "--out",
+            "r",
+        ])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = read(&tmp.path().join("r"), "report.md");
+    assert_eq!(headings(&md), headings(&template()));
+}

@@ -46,6 +46,10 @@ impl Severity {
 
 /// `YYYY-MM-DD HH:MM:SS` of a Unix time.
 pub fn datetime(unix_s: i64) -> String {
+    // years 0001..9999 only: anything else is not a real time (and would overflow the date math)
+    if !(-62_135_596_800..=253_402_300_799).contains(&unix_s) {
+        return format!("(invalid time {unix_s})");
+    }
     let days = unix_s.div_euclid(86400);
     let secs = unix_s.rem_euclid(86400);
     let (y, m, d) = civil_from_days(days);
@@ -59,7 +63,11 @@ pub fn datetime(unix_s: i64) -> String {
 
 /// `YYYY-MM-DD` of a Unix time.
 pub fn date(unix_s: i64) -> String {
-    datetime(unix_s)[..10].to_string()
+    let d = datetime(unix_s);
+    d.get(..10)
+        .filter(|_| !d.starts_with('('))
+        .unwrap_or(&d)
+        .to_string()
 }
 
 /// A figure with one decimal (two under 10, none over 1000).
@@ -2253,6 +2261,8 @@ mod tests {
     #[test]
     fn formats() {
         assert_eq!(datetime(0), "1970-01-01 00:00:00");
+        assert!(datetime(i64::MAX).starts_with("(invalid"));
+        assert!(date(i64::MIN).starts_with("(invalid"));
         assert_eq!(datetime(1795536048), "2026-11-24 16:00:48");
         assert_eq!(fig(1234.5), "1234");
         assert_eq!(fig(12.345), "12.3");

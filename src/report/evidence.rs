@@ -147,10 +147,27 @@ pub struct MetricSeries {
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq)]
 #[serde(untagged)]
 pub enum Samples {
-    Points(Vec<(f64, f64)>),
-    /// Values as Prometheus' API writes them: strings (`"NaN"` and `"+Inf"` are dropped).
-    TextPoints(Vec<(f64, String)>),
+    Points(Vec<(f64, SampleValue)>),
     Count(u64),
+}
+
+/// A sample value: a number, or a string as Prometheus' API writes it (`"93613584"`,
+/// `"NaN"`, `"+Inf"`; values that are not finite numbers are dropped).
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum SampleValue {
+    Num(f64),
+    Text(String),
+}
+
+impl SampleValue {
+    pub fn value(&self) -> Option<f64> {
+        match self {
+            SampleValue::Num(v) => Some(*v),
+            SampleValue::Text(t) => t.trim().parse::<f64>().ok(),
+        }
+        .filter(|v| v.is_finite())
+    }
 }
 
 impl Default for Samples {
@@ -160,27 +177,21 @@ impl Default for Samples {
 }
 
 impl Samples {
-    /// The points with t in Unix seconds (milliseconds are converted).
+    /// The points with t in Unix seconds (milliseconds are converted), finite values only.
     pub fn points_s(&self) -> Vec<(f64, f64)> {
         match self {
             Samples::Points(p) => p
                 .iter()
-                .filter(|(t, v)| t.is_finite() && v.is_finite())
-                .map(|&(t, v)| if t > 1e11 { (t / 1000.0, v) } else { (t, v) })
+                .filter_map(|(t, v)| v.value().map(|v| (*t, v)))
+                .filter(|(t, _)| t.is_finite())
+                .map(|(t, v)| if t > 1e11 { (t / 1000.0, v) } else { (t, v) })
                 .collect(),
-            Samples::TextPoints(p) => Samples::Points(
-                p.iter()
-                    .filter_map(|(t, v)| v.trim().parse::<f64>().ok().map(|v| (*t, v)))
-                    .collect(),
-            )
-            .points_s(),
             Samples::Count(_) => Vec::new(),
         }
     }
     pub fn len(&self) -> u64 {
         match self {
             Samples::Points(p) => p.len() as u64,
-            Samples::TextPoints(p) => p.len() as u64,
             Samples::Count(n) => *n,
         }
     }

@@ -76,6 +76,9 @@ pub fn heap_chart(c: &HeapChart) -> String {
     if xmax <= xmin {
         xmax = xmin + 1.0;
     }
+    if !(ymax.is_finite() && xmin.is_finite() && xmax.is_finite() && (xmax - xmin).is_finite()) {
+        return s;
+    }
     let minutes = xmax - xmin > 300.0;
     let px = |x: f64| ML + (x - xmin) / (xmax - xmin) * (W - ML - MR);
     let py = |y: f64| H - MB_ - (y - ymin) / (ymax - ymin) * (H - MT - MB_);
@@ -91,7 +94,9 @@ pub fn heap_chart(c: &HeapChart) -> String {
     // grid and y ticks
     let ys = tick_step(ymax - ymin, 5.0);
     let mut y = (ymin / ys).ceil() * ys;
-    while y <= ymax {
+    let mut n_ticks = 0;
+    while y <= ymax && n_ticks < 50 {
+        n_ticks += 1;
         let yy = py(y);
         let _ = write!(
             s,
@@ -108,7 +113,9 @@ pub fn heap_chart(c: &HeapChart) -> String {
     let unit = if minutes { 60.0 } else { 1.0 };
     let xs = tick_step((xmax - xmin) / unit, 6.0) * unit;
     let mut x = (xmin / xs).ceil() * xs;
-    while x <= xmax {
+    let mut n_ticks = 0;
+    while x <= xmax && n_ticks < 50 {
+        n_ticks += 1;
         let xx = px(x);
         let _ = write!(
             s,
@@ -322,6 +329,24 @@ mod tests {
         ]);
         assert!(!s.contains("<script>") && !s.contains("<img"));
         assert!(s.contains("&lt;script&gt;"));
+    }
+
+    #[test]
+    fn extreme_values_do_not_hang_or_panic() {
+        let c = HeapChart {
+            title: "t".into(),
+            source: "s".into(),
+            points: vec![(0.0, 1.7e308), (1e300, 1.0)],
+            trend: Some((0.0, f64::NAN, 1.0, f64::INFINITY)),
+            trend_mb_per_hour: None,
+            limit_mb: Some(1e308),
+        };
+        let _ = heap_chart(&c);
+        let c = HeapChart {
+            points: vec![(0.0, 1.0), (1.0, 1e15)],
+            ..c
+        };
+        assert!(heap_chart(&c).matches("<text").count() < 120);
     }
 
     #[test]
