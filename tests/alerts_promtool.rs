@@ -191,3 +191,12 @@ fn dashboard_is_classic_json_with_a_datasource_variable() {
             .any(|e| e.contains("nodejs_gc_duration_seconds_bucket"))
     );
 }
+
+#[test]
+fn without_out_the_rules_go_to_stdout() {
+    let out = memsleuth(&["alerts", "--service", "svc", "--growth-mb-per-hour", "2.5"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("groups:"), "{text}");
+    assert!(text.contains("* 3600 / 1048576 > 2.5"), "{text}");
+}

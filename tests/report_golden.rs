@@ -61,6 +61,11 @@ fn golden_gc_log_only() {
 }
 
 #[test]
+fn golden_no_leak() {
+    check_case("noleak");
+}
+
+#[test]
 fn golden_no_evidence() {
     check_case("empty");
 }

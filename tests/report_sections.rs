@@ -115,7 +115,7 @@ fn every_template_heading_in_order_for_every_case() {
             .collect::<Vec<_>>(),
         "TEMPLATE_HEADINGS is out of date with report-template.md"
     );
-    for case in ["full", "python", "gc", "empty", "hostile"] {
+    for case in ["full", "python", "gc", "noleak", "empty", "hostile"] {
         let (_tmp, out) = run_case(case);
         let md = read(&out, "report.md");
         assert_eq!(
@@ -128,7 +128,7 @@ fn every_template_heading_in_order_for_every_case() {
 
 #[test]
 fn no_placeholder_is_left_for_any_case() {
-    for case in ["full", "python", "gc", "empty", "hostile"] {
+    for case in ["full", "python", "gc", "noleak", "empty", "hostile"] {
         let (_tmp, out) = run_case(case);
         assert_no_placeholder(case, &read(&out, "report.md"));
     }
@@ -224,6 +224,42 @@ fn gc_log_alone_gives_growth_limit_and_load_test() {
     assert!(!md.contains("not run"));
     let html = read(&out, "report.html");
     assert!(html.contains("Heap after GC over time"), "GC chart drawn");
+}
+
+#[test]
+fn evidence_of_no_leak_is_never_called_a_leak() {
+    let (_tmp, out) = run_case("noleak");
+    let md = read(&out, "report.md");
+    assert!(
+        md.contains("**Severity**: Low (auto: the evidence given shows no leak)"),
+        "{md}"
+    );
+    assert!(md.contains("the evidence given shows no memory leak"));
+    assert!(md.contains("- [ ] Linear memory growth"));
+    assert!(md.contains("Status: Monitoring (no leak in the evidence)"));
+    assert!(md.contains("No object group grew between the snapshots"));
+    for line in md.lines().filter(|l| l.starts_with("- [x]")) {
+        assert!(
+            !line.contains("Remove event listeners")
+                && !line.contains("Close connections")
+                && !line.contains("Clear timers")
+                && !line.contains("WeakMap")
+                && !line.contains("streaming"),
+            "a fix strategy ticked without a leak: {line}"
+        );
+    }
+}
+
+#[test]
+fn a_report_without_a_service_name_says_so_and_alerts_on_a_clear_job() {
+    let (_tmp, out) = run_case("empty");
+    let md = read(&out, "report.md");
+    assert!(md.contains("**Service**: not available: no --service given"));
+    let rules = read(&out, "alerts.rules.yml");
+    assert!(
+        rules.contains("job=\\\"unknown-service\\\"") || rules.contains("unknown-service"),
+        "{rules}"
+    );
 }
 
 #[test]

@@ -23,6 +23,8 @@ use crate::leaks::{Finding, Pattern};
 
 const MB: f64 = 1_048_576.0;
 const NA: &str = "not available: ";
+/// The `job` the generated alerts match when the evidence does not name the service.
+const UNKNOWN_SERVICE: &str = "unknown-service";
 
 /// Severity levels, most severe first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -122,7 +124,9 @@ struct Growth {
 struct Facts<'a> {
     ev: &'a Evidence,
     findings: Vec<&'a Finding>,
+    /// The service's name, or "The service" when neither `--service` nor a `job` label names it.
     service: String,
+    service_known: bool,
     growth: Option<Growth>,
     other_growth: Vec<String>,
     limit: Option<(f64, String)>,
@@ -160,7 +164,9 @@ fn facts(ev: &Evidence) -> Facts<'_> {
                     .find_map(|s| s.labels.get("job").cloned())
             })
         })
-        .unwrap_or_else(|| "the service".to_string());
+        .unwrap_or_else(|| "The service".to_string());
+    let service_known =
+        ev.service.as_ref().is_some_and(|s| !s.trim().is_empty()) || service != "The service";
 
     let mut candidates: Vec<Growth> = Vec::new();
     let mut metric_points = Vec::new();
@@ -312,6 +318,7 @@ fn facts(ev: &Evidence) -> Facts<'_> {
         ev,
         findings,
         service,
+        service_known,
         growth,
         other_growth,
         limit,
@@ -487,7 +494,15 @@ pub fn investigate(ev: &Evidence) -> Investigation {
         .next();
 
     let header = Header {
-        service: f.service.clone(),
+        service: if !f.service_known {
+            format!(
+                "{NA}no --service given and no Prometheus job label (the alerts use job=\"{UNKNOWN_SERVICE}\": set --service to the service's job label)"
+            )
+        } else if ev.service.as_ref().is_some_and(|s| !s.trim().is_empty()) {
+            f.service.clone()
+        } else {
+            format!("{} (the job label in Prometheus)", f.service)
+        },
         date: f
             .latest_time
             .map(|t| format!("{} (date of the latest evidence)", date(t)))
@@ -621,7 +636,11 @@ fn alert_config(f: &Facts) -> AlertConfig {
         _ => alerts::DEFAULT_GROWTH_MB_PER_HOUR,
     };
     AlertConfig {
-        service: f.service.clone(),
+        service: if f.service_known {
+            f.service.clone()
+        } else {
+            UNKNOWN_SERVICE.to_string()
+        },
         metric,
         growth_mb_per_hour: threshold,
         for_duration: alerts::DEFAULT_FOR.to_string(),

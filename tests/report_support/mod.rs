@@ -62,6 +62,19 @@ pub fn case_args(case: &str) -> Vec<String> {
             "--load-test-json",
             "loadtest.json",
         ]),
+        // snapshots in which nothing leaked, and a flat Prometheus series
+        "noleak" => [
+            snaps,
+            s(&[
+                "--leaks-json",
+                "noleak-leaks.json",
+                "--metrics-json",
+                "noleak-metrics.json",
+                "--service",
+                "quotes-api",
+            ]),
+        ]
+        .concat(),
         // no evidence at all: every section must still say what is missing
         "empty" => s(&[]),
         // class names, edges, code and file names full of HTML and script
