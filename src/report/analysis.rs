@@ -299,7 +299,7 @@ fn facts(ev: &Evidence) -> Facts<'_> {
             })
         });
     let hours_to_oom = match (&growth, &limit) {
-        (Some(g), Some((lim, _))) if g.bytes_per_hour > 0.0 => g
+        (Some(g), Some((lim, _))) if g.bytes_per_hour > 0.0 && g.leak => g
             .current_bytes
             .map(|cur| ((lim - cur) / g.bytes_per_hour).max(0.0)),
         _ => None,
@@ -769,6 +769,9 @@ fn executive_summary(
         ),
         (Some(g), _, None) if g.bytes_per_hour <= 0.0 => {
             "no OOM projected: memory is not growing".into()
+        }
+        (Some(g), _, None) if !g.leak => {
+            "no OOM projected: the growth seen is judged not a leak".into()
         }
         (Some(_), None, None) => format!(
             "{NA}no memory limit known (give --memory-limit, or a GC log that shows the heap limit)"
