@@ -1,9 +1,92 @@
-//! `memsleuth demo`.
+//! `memsleuth demo`: the main job on built-in evidence. The binary embeds real evidence of a
+//! small leaky Node service (`demo/service.js`, made by `demo/make-demo-evidence.sh`): three
+//! gzipped heap snapshots, its `--trace-gc` log, and a Prometheus query_range of its heap.
+//! The demo writes that evidence into `DIR/evidence/` under the names Node gave the
+//! snapshots (they carry the time each was taken), then runs exactly what
+//! `memsleuth report --snapshots ... --gc-log ... --metrics-file ...` runs.
+
+use super::report::{self as report_cmd, Args as ReportArgs};
+use anyhow::Context;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+const MANIFEST: &str = include_str!("../../demo/evidence/MANIFEST");
+const SNAPSHOTS: [&[u8]; 3] = [
+    include_bytes!("../../demo/evidence/snapshot-1.heapsnapshot.gz"),
+    include_bytes!("../../demo/evidence/snapshot-2.heapsnapshot.gz"),
+    include_bytes!("../../demo/evidence/snapshot-3.heapsnapshot.gz"),
+];
+const GC_LOG: &[u8] = include_bytes!("../../demo/evidence/gc.log.gz");
+const PROMETHEUS_RANGE: &[u8] = include_bytes!("../../demo/evidence/prometheus-heap-range.json.gz");
 
 /// Flags of `memsleuth demo`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Where to write the demo's evidence and report
+    #[arg(long, value_name = "DIR", default_value = "memsleuth-demo")]
+    pub out: PathBuf,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<i32> {
-    anyhow::bail!("`memsleuth demo` is not built yet")
+/// `key=value` lines of the embedded MANIFEST.
+fn manifest() -> BTreeMap<&'static str, &'static str> {
+    MANIFEST
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect()
+}
+
+/// Writes the embedded evidence into `dir/evidence/` and returns the `report` flags that use it.
+pub fn demo_report_args(out: &std::path::Path) -> anyhow::Result<ReportArgs> {
+    let m = manifest();
+    let ev_dir = out.join("evidence");
+    std::fs::create_dir_all(&ev_dir)
+        .with_context(|| format!("cannot create {}", ev_dir.display()))?;
+    let write = |name: &str, bytes: &[u8]| -> anyhow::Result<String> {
+        let p = ev_dir.join(name);
+        crate::input::write_atomic(&p, |w| w.write_all(bytes))?;
+        Ok(p.to_string_lossy().into_owned())
+    };
+    let mut snapshots = Vec::new();
+    for (i, bytes) in SNAPSHOTS.iter().enumerate() {
+        let key = format!("snapshot_{}", i + 1);
+        let fallback = format!("snapshot-{}.heapsnapshot", i + 1);
+        let name = m.get(key.as_str()).copied().unwrap_or(&fallback);
+        // a name from the manifest is a bare file name; anything else falls back
+        let name = if name.contains(['/', '\\']) || name.starts_with('.') {
+            fallback.as_str()
+        } else {
+            name
+        };
+        snapshots.push(write(&format!("{name}.gz"), bytes)?);
+    }
+    let gc_log = write("gc.log.gz", GC_LOG)?;
+    let range = write("prometheus-heap-range.json.gz", PROMETHEUS_RANGE)?;
+    Ok(ReportArgs {
+        snapshots,
+        gc_log: Some(gc_log),
+        metrics_file: Some(range),
+        service: m.get("service").map(|s| s.to_string()),
+        investigator: None,
+        memory_limit: m.get("memory_limit_bytes").and_then(|s| s.parse().ok()),
+        out: out.to_path_buf(),
+        ..ReportArgs::default()
+    })
+}
+
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    let rargs = demo_report_args(&args.out)?;
+    // The same path as `memsleuth report`: once the lead wires the analyses into
+    // `cli::report::gather_evidence`, the demo analyses the embedded snapshots, GC log and
+    // Prometheus range for real.
+    let ev = report_cmd::gather_evidence(&rargs)?;
+    let w = report_cmd::write_report(&args.out, &ev)?;
+    let mut text = report_cmd::summary(&w);
+    text.push_str(&format!(
+        "The demo's evidence (a leaky Node service, made by demo/make-demo-evidence.sh) is in {}.\nOpen {} in a browser.\n",
+        args.out.join("evidence").display(),
+        args.out.join("report.html").display()
+    ));
+    super::print_text(&text)?;
+    Ok(0)
 }

@@ -1,0 +1,510 @@
+//! The evidence a report is built from, and views of the other commands' JSON outputs.
+//!
+//! The report does not depend on how `gc`, `metrics`, `python` and `leaks` are implemented,
+//! only on their documented JSON contracts (issue 3, issue 4, DESIGN.md). The `*View` types
+//! below mirror those fields; extras that only some versions write are `#[serde(default)]`.
+//! [`Evidence`] gathers every optional part plus what the user said (service, investigator,
+//! severity, memory limit). Parsing is here; reading files is the caller's (`cli::report`).
+
+use crate::error::InputError;
+use crate::leaks::LeaksOutput;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `memsleuth gc --format json`.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct GcView {
+    /// GC events read from the log.
+    #[serde(default)]
+    pub events: u64,
+    /// Time the log covers, seconds.
+    #[serde(default)]
+    pub duration_s: Option<f64>,
+    #[serde(default)]
+    pub gc_pause_ms: Percentiles,
+    #[serde(default)]
+    pub time_in_gc_percent: Option<f64>,
+    #[serde(default)]
+    pub heap_after_gc_mb: HeapAfterGc,
+    /// Trend of the post-GC heap, MB per hour.
+    #[serde(default)]
+    pub growth_mb_per_hour: Option<f64>,
+    /// `leak`, `no-leak` or `inconclusive`.
+    pub verdict: String,
+    #[serde(default)]
+    pub reason: String,
+    /// `[t_ms since process start, heap after GC in MB]`.
+    pub series: Vec<(f64, f64)>,
+    /// The heap limit, when the log shows it.
+    #[serde(default)]
+    pub heap_limit_mb: Option<f64>,
+    /// OOM seen in the log: `true`, a count, or an object; absent or `false` when none.
+    #[serde(default)]
+    pub oom: Option<serde_json::Value>,
+    /// Lines that could not be read.
+    #[serde(default, alias = "unparsed_lines")]
+    pub unreadable_lines: Option<u64>,
+}
+
+/// p50/p95/p99/max of GC pauses, milliseconds.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct Percentiles {
+    #[serde(default)]
+    pub p50: Option<f64>,
+    #[serde(default)]
+    pub p95: Option<f64>,
+    #[serde(default)]
+    pub p99: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
+}
+
+/// The heap after GC, MB.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct HeapAfterGc {
+    #[serde(default)]
+    pub first: Option<f64>,
+    #[serde(default)]
+    pub last: Option<f64>,
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
+}
+
+impl GcView {
+    /// Number of OOM crashes the log shows (0 when none).
+    pub fn oom_count(&self) -> u64 {
+        match &self.oom {
+            None | Some(serde_json::Value::Null) | Some(serde_json::Value::Bool(false)) => 0,
+            Some(serde_json::Value::Bool(true)) => 1,
+            Some(serde_json::Value::Number(n)) => n.as_u64().unwrap_or(1),
+            Some(serde_json::Value::Object(o)) => {
+                o.get("count").and_then(|c| c.as_u64()).unwrap_or(1)
+            }
+            Some(serde_json::Value::Array(a)) => a.len() as u64,
+            Some(serde_json::Value::String(s)) => u64::from(!s.is_empty()),
+        }
+    }
+}
+
+/// `memsleuth metrics --format json`.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct MetricsView {
+    pub series: Vec<MetricSeries>,
+    /// The memory metric used (found or given).
+    #[serde(default, alias = "detected_metric", alias = "metric_used")]
+    pub metric: Option<String>,
+    /// The PromQL actually run.
+    #[serde(default, alias = "promql", alias = "query")]
+    pub queries: QueryList,
+    /// GC pause p95 from `nodejs_gc_duration_seconds`, seconds, when present.
+    #[serde(default, alias = "gc_pause_p95_s", alias = "gc_p95_seconds")]
+    pub gc_pause_p95_seconds: Option<f64>,
+}
+
+/// The queries run: a list, or a single string.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum QueryList {
+    Many(Vec<String>),
+    One(String),
+}
+
+impl Default for QueryList {
+    fn default() -> Self {
+        QueryList::Many(Vec::new())
+    }
+}
+
+impl QueryList {
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            QueryList::Many(v) => v.clone(),
+            QueryList::One(s) => vec![s.clone()],
+        }
+    }
+}
+
+/// One Prometheus series and its trend.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct MetricSeries {
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// The samples `[[t, value], ...]` (t in seconds, or milliseconds when over 1e11), or
+    /// just how many there were.
+    #[serde(default)]
+    pub samples: Samples,
+    #[serde(default)]
+    pub growth_bytes_per_hour: Option<f64>,
+    #[serde(default)]
+    pub verdict: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Samples of a series: the points, or only their count.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum Samples {
+    Points(Vec<(f64, SampleValue)>),
+    Count(u64),
+}
+
+/// A sample value: a number, or a string as Prometheus' API writes it (`"93613584"`,
+/// `"NaN"`, `"+Inf"`; values that are not finite numbers are dropped).
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum SampleValue {
+    Num(f64),
+    Text(String),
+}
+
+impl SampleValue {
+    pub fn value(&self) -> Option<f64> {
+        match self {
+            SampleValue::Num(v) => Some(*v),
+            SampleValue::Text(t) => t.trim().parse::<f64>().ok(),
+        }
+        .filter(|v| v.is_finite())
+    }
+}
+
+impl Default for Samples {
+    fn default() -> Self {
+        Samples::Count(0)
+    }
+}
+
+impl Samples {
+    /// The points with t in Unix seconds (milliseconds are converted), finite values only.
+    pub fn points_s(&self) -> Vec<(f64, f64)> {
+        match self {
+            Samples::Points(p) => p
+                .iter()
+                .filter_map(|(t, v)| v.value().map(|v| (*t, v)))
+                .filter(|(t, _)| t.is_finite())
+                .map(|(t, v)| if t > 1e11 { (t / 1000.0, v) } else { (t, v) })
+                .collect(),
+            Samples::Count(_) => Vec::new(),
+        }
+    }
+    pub fn len(&self) -> u64 {
+        match self {
+            Samples::Points(p) => p.len() as u64,
+            Samples::Count(n) => *n,
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// `memsleuth python --format json`.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct PythonView {
+    /// `scalene` or `memray`.
+    #[serde(default)]
+    pub source: String,
+    pub findings: Vec<PythonFinding>,
+    #[serde(default)]
+    pub growth_mb_per_hour: Option<f64>,
+}
+
+/// One leaking Python line.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct PythonFinding {
+    pub file: String,
+    pub line: u32,
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub leaked_bytes: Option<f64>,
+    #[serde(default)]
+    pub likelihood: Option<f64>,
+    #[serde(default)]
+    pub evidence: String,
+}
+
+/// A point in time taken from the evidence itself (never from the clock or file mtimes).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct EvidenceTime {
+    /// Seconds since the Unix epoch, as the evidence states it.
+    pub unix_s: i64,
+    /// Where it comes from, e.g. "snapshot file name (host local time)".
+    pub source: String,
+}
+
+/// One heap snapshot file given to the report.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct SnapshotFile {
+    /// The path as given.
+    pub file: String,
+    /// Size of the file on disk, bytes (compressed if it is gzipped).
+    pub file_bytes: Option<u64>,
+    /// When it was taken, from its name (`Heap.20261124.155431.9885.0.001.heapsnapshot`).
+    pub taken: Option<EvidenceTime>,
+}
+
+/// Load-test figures, when a load test was run.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct LoadTest {
+    /// Free-text lines describing the runs and the memory they ended with.
+    pub lines: Vec<String>,
+}
+
+/// The severity the user chose, or `auto`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SeverityChoice {
+    #[default]
+    Auto,
+    Critical,
+    High,
+    Medium,
+    Low,
+}
+
+/// The GC log part: the analysis and a few raw lines for the appendix.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct GcEvidence {
+    pub file: String,
+    pub view: GcView,
+    /// Raw lines worth quoting (first and last GCs, the OOM block), when the log itself was read.
+    pub excerpt: Vec<String>,
+}
+
+/// The Prometheus part: where it came from and what was found.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct MetricsEvidence {
+    /// The server URL or the saved file.
+    pub source: String,
+    pub view: MetricsView,
+}
+
+/// One Python profile.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct PythonEvidence {
+    pub file: String,
+    pub view: PythonView,
+}
+
+/// Everything a report is built from. Every part is optional; the report says what is missing.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct Evidence {
+    pub service: Option<String>,
+    pub investigator: Option<String>,
+    pub severity: SeverityChoice,
+    /// `--memory-limit`, bytes.
+    pub memory_limit_bytes: Option<u64>,
+    pub snapshots: Vec<SnapshotFile>,
+    pub leaks: Option<LeaksOutput>,
+    pub gc: Option<GcEvidence>,
+    pub metrics: Option<MetricsEvidence>,
+    pub python: Vec<PythonEvidence>,
+    pub load_test: Option<LoadTest>,
+    /// Things the user gave that could not be used, said in the report.
+    pub notes: Vec<String>,
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(
+    name: &str,
+    bytes: &[u8],
+    what: &str,
+) -> Result<T, InputError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        InputError::at_line(
+            name,
+            e.line() as u64,
+            format!("not the JSON output of `{what}`: {e}"),
+        )
+    })
+}
+
+/// Parses the output of `memsleuth gc --format json`.
+pub fn parse_gc(name: &str, bytes: &[u8]) -> Result<GcView, InputError> {
+    parse_json(name, bytes, "memsleuth gc --format json")
+}
+
+/// Parses the output of `memsleuth metrics --format json`.
+pub fn parse_metrics(name: &str, bytes: &[u8]) -> Result<MetricsView, InputError> {
+    parse_json(name, bytes, "memsleuth metrics --format json")
+}
+
+/// Parses the output of `memsleuth python --format json`.
+pub fn parse_python(name: &str, bytes: &[u8]) -> Result<PythonView, InputError> {
+    parse_json(name, bytes, "memsleuth python --format json")
+}
+
+/// Parses the output of `memsleuth leaks --format json`.
+pub fn parse_leaks(name: &str, bytes: &[u8]) -> Result<LeaksOutput, InputError> {
+    parse_json(name, bytes, "memsleuth leaks --format json")
+}
+
+/// Parses load-test results: `{"lines": [...]}`.
+pub fn parse_load_test(name: &str, bytes: &[u8]) -> Result<LoadTest, InputError> {
+    parse_json(name, bytes, "load test results ({\"lines\": [...]})")
+}
+
+/// The time a snapshot was taken, from Node's or DevTools' default file name:
+/// `Heap.YYYYMMDD.HHMMSS.<pid>.<tid>.<seq>.heapsnapshot` or `Heap-YYYYMMDDTHHMMSS.heapsnapshot`.
+/// Node writes the host's local time; the report says so.
+pub fn snapshot_time_from_name(path: &str) -> Option<EvidenceTime> {
+    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let b = name.as_bytes();
+    for i in 0..b.len() {
+        if b.len() < i + 15 {
+            break;
+        }
+        let date = &b[i..i + 8];
+        let sep = b[i + 8];
+        let time = &b[i + 9..i + 15];
+        let before_ok = i == 0 || !b[i - 1].is_ascii_digit();
+        let after_ok = b.get(i + 15).is_none_or(|c| !c.is_ascii_digit());
+        if before_ok
+            && after_ok
+            && (sep == b'.' || sep == b'T' || sep == b'-' || sep == b'_')
+            && date.iter().all(u8::is_ascii_digit)
+            && time.iter().all(u8::is_ascii_digit)
+        {
+            let d = |s: &[u8]| s.iter().fold(0i64, |a, c| a * 10 + i64::from(c - b'0'));
+            let (y, mo, da) = (d(&date[0..4]), d(&date[4..6]), d(&date[6..8]));
+            let (h, mi, s) = (d(&time[0..2]), d(&time[2..4]), d(&time[4..6]));
+            if !(1970..=9999).contains(&y)
+                || !(1..=12).contains(&mo)
+                || !(1..=31).contains(&da)
+                || h > 23
+                || mi > 59
+                || s > 60
+            {
+                continue;
+            }
+            let unix = days_from_civil(y, mo, da) * 86400 + h * 3600 + mi * 60 + s;
+            return Some(EvidenceTime {
+                unix_s: unix,
+                source: "snapshot file name (host local time)".into(),
+            });
+        }
+    }
+    None
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+/// The civil date of a day count since 1970-01-01.
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719468;
+    let era = if z >= 0 { z } else { z - 146096 } / 146097;
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Lines of a `--trace-gc` log worth quoting in the appendix: the first two and last three
+/// GC lines, and the OOM block when there is one. At most 14 lines, each cut to 240 chars.
+pub fn gc_log_excerpt(text: &str) -> Vec<String> {
+    let gc_lines: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.contains(" ms: ")
+                && (l.contains("Mark-Compact")
+                    || l.contains("Scavenge")
+                    || l.contains("Mark-Sweep")
+                    || l.contains("Minor"))
+        })
+        .collect();
+    let mut out: Vec<String> = Vec::new();
+    let cut = |l: &str| -> String {
+        let l = l.trim_end();
+        if l.chars().count() > 240 {
+            let mut s: String = l.chars().take(240).collect();
+            s.push_str(" ...");
+            s
+        } else {
+            l.to_string()
+        }
+    };
+    if gc_lines.len() <= 5 {
+        out.extend(gc_lines.iter().map(|l| cut(l)));
+    } else {
+        out.extend(gc_lines[..2].iter().map(|l| cut(l)));
+        out.push(format!(
+            "... ({} GC lines left out) ...",
+            gc_lines.len() - 5
+        ));
+        out.extend(gc_lines[gc_lines.len() - 3..].iter().map(|l| cut(l)));
+    }
+    let mut in_oom = false;
+    let mut n_oom = 0;
+    for l in text.lines() {
+        if l.contains("<--- Last few GCs --->") || l.contains("FATAL ERROR") {
+            in_oom = true;
+        }
+        if in_oom && !l.trim().is_empty() && n_oom < 6 {
+            out.push(cut(l));
+            n_oom += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_names_give_times() {
+        let t =
+            snapshot_time_from_name("/x/Heap.20261124.155431.9885.0.001.heapsnapshot.gz").unwrap();
+        assert_eq!(civil_from_days(t.unix_s.div_euclid(86400)), (2026, 11, 24));
+        assert_eq!(t.unix_s.rem_euclid(86400), 15 * 3600 + 54 * 60 + 31);
+        assert!(snapshot_time_from_name("Heap-20240102T030405.heapsnapshot").is_some());
+        assert!(snapshot_time_from_name("s1.heapsnapshot").is_none());
+        assert!(snapshot_time_from_name("Heap.20261399.155431.heapsnapshot").is_none());
+    }
+
+    #[test]
+    fn civil_round_trip() {
+        for d in [-1000, 0, 1, 19000, 20416, 40000] {
+            let (y, m, dd) = civil_from_days(d);
+            assert_eq!(days_from_civil(y, m, dd), d);
+        }
+    }
+
+    #[test]
+    fn views_accept_the_documented_fields() {
+        let gc = r#"{"events": 12, "duration_s": 60.5, "gc_pause_ms": {"p50": 1, "p95": 5, "p99": 9, "max": 12},
+            "time_in_gc_percent": 2.5, "heap_after_gc_mb": {"first": 10, "last": 20, "min": 9, "max": 21},
+            "growth_mb_per_hour": 600, "verdict": "leak", "reason": "grows", "series": [[0, 10], [1000, 11]]}"#;
+        let v = parse_gc("gc.json", gc.as_bytes()).unwrap();
+        assert_eq!(v.series.len(), 2);
+        assert_eq!(v.oom_count(), 0);
+        let m = r#"{"series": [{"labels": {"job": "a"}, "samples": 30, "growth_bytes_per_hour": 1e6,
+            "verdict": "leak", "reason": "r"}], "queries": "up"}"#;
+        let v = parse_metrics("m.json", m.as_bytes()).unwrap();
+        assert_eq!(v.series[0].samples.len(), 30);
+        assert_eq!(v.queries.to_vec(), vec!["up".to_string()]);
+        let m = r#"{"series": [{"labels": {}, "samples": [[1795536048, "93613584"], [1795536050, "NaN"]]}]}"#;
+        let v = parse_metrics("m.json", m.as_bytes()).unwrap();
+        assert_eq!(
+            v.series[0].samples.points_s(),
+            vec![(1795536048.0, 93613584.0)]
+        );
+        let bad = parse_gc("gc.json", b"{\"x\": 1}").unwrap_err();
+        assert!(bad.to_string().contains("gc.json"));
+    }
+}
