@@ -54,7 +54,20 @@ fn time(flag: &str, v: &str) -> anyhow::Result<f64> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let report = if let Some(file) = &args.file {
+    let report = fetch(&args)?;
+    for n in &report.notes {
+        eprintln!("memsleuth: note: {n}");
+    }
+    match args.format {
+        Format::Json => crate::cli::print_json(&report)?,
+        Format::Text => crate::cli::print_text(&render_text(&report))?,
+    }
+    Ok(0)
+}
+
+/// Reads the saved answer or queries the server the flags name (the report uses it too).
+pub fn fetch(args: &Args) -> anyhow::Result<MetricsReport> {
+    Ok(if let Some(file) = &args.file {
         if args.query.is_some() || args.since.is_some() || args.start.is_some() {
             eprintln!(
                 "memsleuth: warning: --query/--since/--start/--end apply to --prometheus only"
@@ -105,15 +118,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             timeout: Duration::from_secs_f64(timeout.max(0.001)),
         };
         prometheus::query_server(&opts)?
-    };
-    for n in &report.notes {
-        eprintln!("memsleuth: note: {n}");
-    }
-    match args.format {
-        Format::Json => crate::cli::print_json(&report)?,
-        Format::Text => crate::cli::print_text(&render_text(&report))?,
-    }
-    Ok(0)
+    })
 }
 
 fn render_text(r: &MetricsReport) -> String {

@@ -98,37 +98,80 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
     Ok(v as u64)
 }
 
-// ---------------------------------------------------------------------------------------
-// The seam to the analysis commands. Each returns `Ok(None)` while its library is not in
-// this build; `gather_evidence` then says in the report what was given but not analysed.
-// TODO(lead, at merge): replace each body with the library call, converting the library's
-// output type into the view (serde round-trip through the command's JSON output type is
-// fine: `serde_json::from_value(serde_json::to_value(&out)?)`).
-// ---------------------------------------------------------------------------------------
+// The analyses behind the evidence flags: the same library calls as the `leaks`, `gc`,
+// `metrics` and `python` commands, converted to the report's views through their JSON.
+
+fn view<T: serde::Serialize, V: serde::de::DeserializeOwned>(out: &T) -> anyhow::Result<V> {
+    Ok(serde_json::from_value(serde_json::to_value(out)?)?)
+}
 
 /// `--snapshots`: the leak finder (`memsleuth leaks S1 S2 S3`).
-fn leaks_from_snapshots(_paths: &[String]) -> anyhow::Result<Option<crate::leaks::LeaksOutput>> {
-    Ok(None)
+fn leaks_from_snapshots(paths: &[String]) -> anyhow::Result<Option<crate::leaks::LeaksOutput>> {
+    if paths.len() < 2 {
+        return Ok(None);
+    }
+    Ok(Some(super::leaks::find_leaks(paths, 1)?))
 }
 
 /// `--gc-log`: the GC log analysis (`memsleuth gc LOG`), given the log's name and text.
-fn gc_from_log(_name: &str, _text: &str) -> anyhow::Result<Option<evidence::GcView>> {
-    Ok(None)
+fn gc_from_log(name: &str, text: &str) -> anyhow::Result<Option<evidence::GcView>> {
+    let r = crate::series::gclog::analyze(name, text)?;
+    Ok(Some(view(&r)?))
 }
 
 /// `--prometheus URL [--query Q] [--since D]` or `--metrics-file F` (`memsleuth metrics`).
 fn metrics_from_source(
-    _prometheus: Option<&str>,
-    _query: Option<&str>,
-    _since: Option<&str>,
-    _file: Option<&str>,
+    prometheus: Option<&str>,
+    query: Option<&str>,
+    since: Option<&str>,
+    file: Option<&str>,
 ) -> anyhow::Result<Option<evidence::MetricsView>> {
-    Ok(None)
+    let args = super::metrics::Args {
+        prometheus: prometheus.map(str::to_string),
+        file: file.map(str::to_string),
+        query: query.map(str::to_string),
+        since: since.map(str::to_string),
+        start: None,
+        end: None,
+        step: None,
+        timeout: "30s".into(),
+        format: super::Format::Json,
+    };
+    let r = super::metrics::fetch(&args)?;
+    Ok(Some(metrics_view(&r)))
+}
+
+/// The report's view of a metrics analysis (points for the charts, p95 in seconds).
+fn metrics_view(r: &crate::series::prometheus::MetricsReport) -> evidence::MetricsView {
+    use evidence::{MetricSeries, QueryList, SampleValue, Samples};
+    evidence::MetricsView {
+        series: r
+            .series
+            .iter()
+            .map(|s| MetricSeries {
+                labels: s.labels.clone(),
+                samples: Samples::Points(
+                    s.values
+                        .iter()
+                        .map(|p| (p[0], SampleValue::Num(p[1])))
+                        .collect(),
+                ),
+                growth_bytes_per_hour: Some(s.growth_bytes_per_hour),
+                verdict: s.verdict.as_str().to_string(),
+                reason: s.reason.clone(),
+            })
+            .collect(),
+        metric: r.metric.clone(),
+        queries: QueryList::Many(r.queries.clone()),
+        gc_pause_p95_seconds: r.gc_pause_p95_ms.map(|ms| ms / 1000.0),
+    }
 }
 
 /// `--python F`: Scalene JSON or memray CSV (`memsleuth python F`).
-fn python_from_profile(_path: &str) -> anyhow::Result<Option<evidence::PythonView>> {
-    Ok(None)
+fn python_from_profile(path: &str) -> anyhow::Result<Option<evidence::PythonView>> {
+    let (name, text) = crate::input::load_text(path)?;
+    let r = crate::series::python::analyze(&name, &text)?;
+    Ok(Some(view(&r)?))
 }
 
 fn not_in_build(what: &str, flag: &str, hidden: &str, cmd: &str) -> String {

@@ -442,11 +442,17 @@ fn path_arrows(f: &Finding) -> Vec<String> {
             .map(|s| s.holder.clone())
             .unwrap_or_else(|| format!("{} ×{} (leaked)", f.class, f.count));
         let mark = if step.suspect { "   ← suspect" } else { "" };
+        let times = if step.repeat > 1 {
+            format!(" (this step repeats ×{})", step.repeat)
+        } else {
+            String::new()
+        };
         lines.push(format!(
-            "{}→ {}  {}{}",
+            "{}→ {}  {}{}{}",
             "  ".repeat(i + 1),
             edge_text(step),
             next,
+            times,
             mark
         ));
     }

@@ -581,6 +581,7 @@ mod tests {
             edge: edge.into(),
             edge_type: edge_type.into(),
             suspect: false,
+            repeat: 1,
         }
     }
 
