@@ -158,9 +158,16 @@ pub fn headings(md: &str) -> Vec<String> {
         .collect()
 }
 
-/// The report template, which lives beside the repository (`../shared/`).
+/// The report template, which lives beside the repository (`../shared/`); a copy is kept in
+/// `tests/fixtures/report/` for clones without it.
 pub fn template() -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/report-template.md");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shared = root.join("../shared/report-template.md");
+    let p = if shared.exists() {
+        shared
+    } else {
+        root.join("tests/fixtures/report/report-template.md")
+    };
     std::fs::read_to_string(&p)
         .unwrap_or_else(|e| panic!("the report template must be at {}: {e}", p.display()))
 }
