@@ -123,9 +123,8 @@ pub fn declaration_line(source: &str, name: &str, near: Option<u32>) -> Option<u
                 || before.ends_with("var")
             {
                 0
-            } else if before.ends_with("this.") && assigns {
-                1
-            } else if (before.ends_with("globalThis.")
+            } else if (before.ends_with("this.")
+                || before.ends_with("globalThis.")
                 || before.ends_with("global.")
                 || before.ends_with("window."))
                 && assigns

@@ -350,10 +350,12 @@ pub fn find(snaps: &[Snap<'_>], sources: SourceFn<'_>, opts: &Options) -> LeaksO
     }
     for &o in &tree.order {
         let oi = o as usize;
-        if core[oi] && top[oi] != NONE && !internal[oi] {
-            if let Some(&gi) = group_of_top.get(&top[oi]) {
-                groups[gi].members.push(o);
-            }
+        if core[oi]
+            && top[oi] != NONE
+            && !internal[oi]
+            && let Some(&gi) = group_of_top.get(&top[oi])
+        {
+            groups[gi].members.push(o);
         }
     }
     // Growth per snapshot: objects of the group's class under the anchor (by id).
@@ -399,16 +401,14 @@ pub fn find(snaps: &[Snap<'_>], sources: SourceFn<'_>, opts: &Options) -> LeaksO
             .unwrap_or(&grp.anchor);
         let path = retainer_path(last, &tree, rep, &is_new_fn);
         let growth_bytes = {
-            let per = if count > 0 {
-                grp.members
-                    .iter()
-                    .filter(|&&m| last.class_name(m) == grp.class)
-                    .map(|&m| last.self_size[m as usize])
-                    .sum::<u64>()
-                    / count
-            } else {
-                0
-            };
+            let per = grp
+                .members
+                .iter()
+                .filter(|&&m| last.class_name(m) == grp.class)
+                .map(|&m| last.self_size[m as usize])
+                .sum::<u64>()
+                .checked_div(count)
+                .unwrap_or(0);
             gr.iter().map(|c| c * per).collect()
         };
         let ctx = patterns::Context {

@@ -82,10 +82,8 @@ impl Context<'_> {
         let s = self.scripts.get(&sid)?;
         let snap = s.source.as_deref();
         let cut = snap.is_none_or(|t| t.chars().count() >= 1024);
-        if cut {
-            if let Some(full) = (self.sources)(source::file_path(&s.name)) {
-                return Some(full);
-            }
+        if cut && let Some(full) = (self.sources)(source::file_path(&s.name)) {
+            return Some(full);
         }
         snap.map(str::to_string)
     }
@@ -176,10 +174,11 @@ impl Context<'_> {
         for ri in g.retainers(holder) {
             let from = g.ret_node[ri];
             let e = g.ret_edge[ri] as usize;
-            if g.node_type(from) == g.types.n_closure && g.edge_name(e) == "context" {
-                if let Some((sid, _, _)) = self.user_loc(from) {
-                    return Some(sid);
-                }
+            if g.node_type(from) == g.types.n_closure
+                && g.edge_name(e) == "context"
+                && let Some((sid, _, _)) = self.user_loc(from)
+            {
+                return Some(sid);
             }
         }
         None
