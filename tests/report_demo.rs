@@ -69,6 +69,19 @@ fn demo_writes_the_report_and_says_where() {
         md.contains(&stamp),
         "snapshot time {stamp} not in the report"
     );
+    // the real analyses ran on the demo evidence: the listener leak of demo/service.js is found
+    // by the leak finder, with its line, and the GC log gives the growth rate
+    assert!(md.contains("service.js:26"), "leak location missing");
+    assert!(
+        md.contains("configBus.on('reload'"),
+        "vulnerable code missing"
+    );
+    assert!(
+        md.contains("- [x] Remove event listeners"),
+        "fix strategy not ticked"
+    );
+    assert!(md.contains("MB/hour"), "growth rate missing");
+    assert!(!md.contains("not analysed"), "an analysis did not run");
     // the 256 MB limit of the demo service is used for the alerts
     let rules = std::fs::read_to_string(dir.join("alerts.rules.yml")).unwrap();
     assert!(rules.contains("268435456"), "{rules}");

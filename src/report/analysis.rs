@@ -1152,8 +1152,12 @@ fn symptoms(f: &Facts, cfg: &AlertConfig) -> SymptomsAndDetection {
             .map(|m| m.view.queries.to_vec())
             .unwrap_or_default();
     if queries.is_empty() {
+        let why = match &f.ev.metrics {
+            Some(m) => format!("the saved range `{}` does not record its PromQL", m.source),
+            None => "no Prometheus given".to_string(),
+        };
         queries.push(format!(
-            "{NA}no Prometheus given; the query to run: deriv({}[30m]) * 3600",
+            "{NA}{why}; the query to run: deriv({}[30m]) * 3600",
             cfg.selector()
         ));
     }
