@@ -205,12 +205,11 @@ impl HeapGraph {
     pub fn build_with(raw: RawSnapshot, defs: Option<&[InterfaceDef]>) -> HeapGraph {
         let types = Types::resolve(&raw);
         let n = raw.node_type.len();
-        let (first_ret, ret_node, ret_edge) = build_retainers(&raw);
         let mut g = HeapGraph {
             types,
-            first_ret,
-            ret_node,
-            ret_edge,
+            first_ret: Vec::new(),
+            ret_node: Vec::new(),
+            ret_edge: Vec::new(),
             det_state: vec![0; n],
             renamed_detached: vec![false; n],
             self_size: Vec::new(),
@@ -225,19 +224,35 @@ impl HeapGraph {
             raw,
         };
         g.propagate_dom_state();
-        let page_owned = g.page_owned();
-        g.calculate_shallow_sizes();
-        let weakmap = g.parse_weakmap_edges();
+        // Steps that only read the edges run side by side (they are independent; the
+        // results are the same as in DevTools' sequential order).
+        let ((first_ret, ret_node, ret_edge), (page_owned, (self_size, weakmap))) = rayon::join(
+            || build_retainers(&g.raw),
+            || {
+                rayon::join(
+                    || g.page_owned(),
+                    || rayon::join(|| g.shallow_sizes(), || g.parse_weakmap_edges()),
+                )
+            },
+        );
+        g.first_ret = first_ret;
+        g.ret_node = ret_node;
+        g.ret_edge = ret_edge;
+        g.self_size = self_size;
         g.essential = g.essential_edges(&page_owned, &weakmap);
-        let dom = dominators::compute(&g);
-        g.idom = dom.idom;
-        g.retained = dom.retained;
-        g.unreachable = dom.unreachable;
-        g.distance = g.distances(&weakmap);
+        drop(page_owned);
         for (i, l) in g.raw.locations.iter().enumerate() {
             g.loc_index[l[0] as usize] = i as u32;
         }
-        g.classes = names::compute(&g, defs);
+        let (dom, (distance, classes)) = rayon::join(
+            || dominators::compute(&g),
+            || rayon::join(|| g.distances(&weakmap), || names::compute(&g, defs)),
+        );
+        g.idom = dom.idom;
+        g.retained = dom.retained;
+        g.unreachable = dom.unreachable;
+        g.distance = distance;
+        g.classes = classes;
         g.total_size = g.retained[ROOT as usize] + g.raw.meta.extra_native_bytes;
         g
     }
@@ -345,14 +360,14 @@ impl HeapGraph {
 
     /// `calculateShallowSizes`: hidden, array and external-string-data nodes give their size
     /// to the single owner that reaches them, if there is exactly one.
-    fn calculate_shallow_sizes(&mut self) {
+    fn shallow_sizes(&self) -> Vec<u64> {
         let n = self.n_nodes();
-        self.self_size = self.raw.node_self.iter().map(|&s| s as u64).collect();
+        let mut self_size: Vec<u64> = self.raw.node_self.iter().map(|&s| s as u64).collect();
         let has_user_roots = self
             .edges(ROOT)
             .any(|e| self.is_user_root(self.raw.edge_to[e]));
         if !has_user_roots {
-            return;
+            return self_size;
         }
         const UNV: u32 = u32::MAX;
         const MULTI: u32 = u32::MAX - 1;
@@ -396,10 +411,11 @@ impl HeapGraph {
             if self.node_type(w) == t.n_synthetic || w == ROOT {
                 continue;
             }
-            let s = self.self_size[o];
-            self.self_size[w as usize] += s;
-            self.self_size[o] = 0;
+            let s = self_size[o];
+            self_size[w as usize] += s;
+            self_size[o] = 0;
         }
+        self_size
     }
 
     /// Parses every internal edge name of the WeakMap ephemeron shape, once per string.

@@ -47,7 +47,7 @@ pub fn open(path: &str) -> Result<(String, Box<dyn Read + Send>), InputError> {
 /// Reads and parses a snapshot, reporting compressed-or-plain bytes read to `progress`.
 pub fn read(path: &str, progress: parse::Progress<'_>) -> Result<parse::RawSnapshot, InputError> {
     let (name, reader) = open(path)?;
-    let reader = GzErrors { inner: reader };
+    let reader = Prefetch::new(Box::new(GzErrors { inner: reader }));
     parse::parse_reader(reader, &name, progress)
 }
 
@@ -73,5 +73,85 @@ impl<R: Read> Read for GzErrors<R> {
                 e
             }
         })
+    }
+}
+
+/// Reads ahead on a thread of its own (file reads and gunzip overlap with parsing).
+struct Prefetch {
+    rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    cur: Vec<u8>,
+    pos: usize,
+    done: bool,
+}
+
+impl Prefetch {
+    const CHUNK: usize = 4 << 20;
+
+    fn new(mut inner: Box<dyn Read + Send>) -> Prefetch {
+        let (tx, rx) = std::sync::mpsc::sync_channel(4);
+        std::thread::spawn(move || {
+            loop {
+                let mut buf = vec![0u8; Self::CHUNK];
+                let mut n = 0;
+                let res = loop {
+                    if n == buf.len() {
+                        break Ok(());
+                    }
+                    match inner.read(&mut buf[n..]) {
+                        Ok(0) => break Ok(()),
+                        Ok(k) => n += k,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => break Err(e),
+                    }
+                };
+                buf.truncate(n);
+                let last = n == 0;
+                let msg = match res {
+                    Ok(()) => Ok(buf),
+                    Err(e) => Err(e),
+                };
+                let failed = msg.is_err();
+                // A closed receiver means the parser stopped: stop reading too.
+                if tx.send(msg).is_err() || last || failed {
+                    return;
+                }
+            }
+        });
+        Prefetch {
+            rx,
+            cur: Vec::new(),
+            pos: 0,
+            done: false,
+        }
+    }
+}
+
+impl Read for Prefetch {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.cur.len() {
+            if self.done {
+                return Ok(0);
+            }
+            match self.rx.recv() {
+                Ok(Ok(v)) => {
+                    if v.is_empty() {
+                        self.done = true;
+                    }
+                    self.cur = v;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(_) => {
+                    self.done = true;
+                }
+            }
+        }
+        let n = out.len().min(self.cur.len() - self.pos);
+        out[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
     }
 }

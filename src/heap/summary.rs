@@ -246,15 +246,18 @@ pub fn top_retainers(g: &HeapGraph, n_top: usize) -> Vec<TopRetainer> {
 }
 
 pub fn summarize(g: &HeapGraph, file: &str, n_top: usize) -> Summary {
-    let mut rows = aggregates(g).rows;
+    let (mut rows, (statistics, top)) = rayon::join(
+        || aggregates(g).rows,
+        || rayon::join(|| statistics(g), || top_retainers(g, n_top)),
+    );
     sort_rows(&mut rows);
     Summary {
         file: file.to_string(),
         node_count: g.n_nodes() as u64,
         edge_count: g.n_edges() as u64,
         total_bytes: g.total_size,
-        statistics: statistics(g),
+        statistics,
         classes: rows,
-        top_retainers: top_retainers(g, n_top),
+        top_retainers: top,
     }
 }
