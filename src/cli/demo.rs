@@ -16,6 +16,8 @@ const SNAPSHOTS: [&[u8]; 3] = [
     include_bytes!("../../demo/evidence/snapshot-2.heapsnapshot.gz"),
     include_bytes!("../../demo/evidence/snapshot-3.heapsnapshot.gz"),
 ];
+/// The demo service's source, written beside the snapshots so the report can quote it.
+const SERVICE_JS: &[u8] = include_bytes!("../../demo/service.js");
 const GC_LOG: &[u8] = include_bytes!("../../demo/evidence/gc.log.gz");
 const PROMETHEUS_RANGE: &[u8] = include_bytes!("../../demo/evidence/prometheus-heap-range.json.gz");
 
@@ -60,6 +62,7 @@ pub fn demo_report_args(out: &std::path::Path) -> anyhow::Result<ReportArgs> {
         };
         snapshots.push(write(&format!("{name}.gz"), bytes)?);
     }
+    write("service.js", SERVICE_JS)?;
     let gc_log = write("gc.log.gz", GC_LOG)?;
     let range = write("prometheus-heap-range.json.gz", PROMETHEUS_RANGE)?;
     Ok(ReportArgs {

@@ -46,7 +46,21 @@ pub fn find_leaks(paths: &[String], min_count: u64) -> anyhow::Result<LeaksOutpu
         min_count,
         ..Default::default()
     };
-    Ok(analyze::find(&snaps, &read_source, &opts))
+    // Sources past the snapshot's 1024-character cut: the file where the script ran, else a
+    // file of the same name beside the snapshots (for snapshots taken on another machine).
+    let dirs: Vec<std::path::PathBuf> = paths
+        .iter()
+        .filter(|p| p.as_str() != "-")
+        .filter_map(|p| std::path::Path::new(p).parent().map(|d| d.to_path_buf()))
+        .collect();
+    let sources = |name: &str| {
+        read_source(name).or_else(|| {
+            let base = std::path::Path::new(name).file_name()?;
+            dirs.iter()
+                .find_map(|d| read_source(d.join(base).to_str()?))
+        })
+    };
+    Ok(analyze::find(&snaps, &sources, &opts))
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
