@@ -18,6 +18,10 @@ use std::io::Read;
 const BLOCK: usize = 8 << 20;
 /// Deepest nesting accepted in parts of the file we skip.
 const MAX_DEPTH: usize = 4096;
+/// Most records reserved up front from the header's counts. The header may lie: reserving
+/// its `node_count` of 4294967295 asked for 16 GiB at once and aborted the process where
+/// that much address space is not available. Past this the columns grow as they fill.
+const MAX_RESERVE: u64 = 1 << 26;
 
 /// The header (`snapshot.meta` and counts) as written by V8.
 #[derive(Debug, Clone)]
@@ -481,10 +485,10 @@ impl<'a, R: Read> Src<'a, R> {
             } else {
                 match window.iter().rposition(|&b| is_sep(b) || b == b']') {
                     Some(j) => j + 1,
-                    None => {
-                        self.fill()?; // a whole buffer without a separator: grow it
-                        continue;
-                    }
+                    // A whole buffer (megabytes) without a separator cannot be a u32:
+                    // parsing it reports the error. (Growing the buffer to find the end of
+                    // the token read an endless run of digits until memory ran out.)
+                    None => window.len(),
                 }
             };
             let block_off = self.offset();
@@ -495,6 +499,12 @@ impl<'a, R: Read> Src<'a, R> {
                     format!("in `{what}`: {msg}"),
                 )
             })?;
+            if close.is_none() && self.eof {
+                // Truncated: say so before the records are checked, as the last number
+                // may be cut short ("15141" read as "1514") and fail a check misleadingly.
+                self.pos += cut;
+                return Err(truncated(self));
+            }
             total += values.len() as u64;
             emit(&values, block_off)?;
             match close {
@@ -783,7 +793,7 @@ pub fn parse_reader<R: Read>(
                 };
                 seen_nodes = true;
                 nodes_off = src.offset();
-                let cap = m.node_count.min(1 << 32) as usize;
+                let cap = m.node_count.min(MAX_RESERVE) as usize;
                 node_type.reserve(cap);
                 node_name.reserve(cap);
                 node_id.reserve(cap);
@@ -876,7 +886,7 @@ pub fn parse_reader<R: Read>(
                 };
                 seen_edges = true;
                 edges_off = src.offset();
-                let cap = m.edge_count.min(1 << 32) as usize;
+                let cap = m.edge_count.min(MAX_RESERVE) as usize;
                 edge_type.reserve(cap);
                 edge_name.reserve(cap);
                 edge_to_raw.reserve(cap);
