@@ -514,6 +514,46 @@ fn truncated_inside_a_number_reports_truncation() {
     assert!(msg.contains(&format!("at byte {}:", cut + 1)), "{msg}");
 }
 
+/// Regression (found by `cargo fuzz`, input kept in `tests/fixtures/bad/`): an absurd
+/// `extra_native_bytes` (`4094444…446`, 4e99 as a double) became u64::MAX and the total
+/// size (`retained[root] + extra_native_bytes`) overflowed: "attempt to add with overflow",
+/// a panic, exit 101. Values past 2^53 are now refused as a bad header.
+#[test]
+fn huge_extra_native_bytes_overflowed_total_size() {
+    let fixture = root().join("tests/fixtures/bad/fuzz-extra-native-bytes-overflow.heapsnapshot");
+    let run = summary_of(&fixture);
+    let msg = assert_refused(&run, fixture.to_str().unwrap(), true, "fuzz crash");
+    assert!(msg.contains("extra_native_bytes"), "{msg}");
+    let d = tmp();
+    let seed = root().join("fuzz/seeds/node24-small.heapsnapshot");
+    let seed = std::fs::read(&seed).unwrap();
+    for (i, value) in ["1e30", "18446744073709551615", "9007199254740994"]
+        .into_iter()
+        .enumerate()
+    {
+        let v = replace_once(
+            &seed,
+            "\"extra_native_bytes\":4096",
+            &format!("\"extra_native_bytes\":{value}"),
+            0,
+        );
+        refused_file(d.path(), &format!("extra-{i}.heapsnapshot"), &v, true);
+    }
+    // 2^53 itself, zero, negative and fractional values are still read.
+    for value in ["9007199254740992", "0", "-5", "12.5"] {
+        let v = replace_once(
+            &seed,
+            "\"extra_native_bytes\":4096",
+            &format!("\"extra_native_bytes\":{value}"),
+            0,
+        );
+        let p = d.path().join("extra-ok.heapsnapshot");
+        std::fs::write(&p, v).unwrap();
+        let run = summary_of(&p);
+        assert_eq!(run.code, Some(0), "{value}: {}", run.stderr);
+    }
+}
+
 #[test]
 fn to_node_out_of_range() {
     let d = tmp();

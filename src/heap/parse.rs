@@ -22,6 +22,8 @@ const MAX_DEPTH: usize = 4096;
 /// its `node_count` of 4294967295 asked for 16 GiB at once and aborted the process where
 /// that much address space is not available. Past this the columns grow as they fill.
 const MAX_RESERVE: u64 = 1 << 26;
+/// Largest `extra_native_bytes` accepted: 2^53, where doubles stop counting bytes exactly.
+const MAX_EXTRA_NATIVE_BYTES: f64 = 9_007_199_254_740_992.0;
 
 /// The header (`snapshot.meta` and counts) as written by V8.
 #[derive(Debug, Clone)]
@@ -766,6 +768,13 @@ pub fn parse_reader<R: Read>(
                     return Err(bad("too many node or edge types".into()));
                 }
                 let extra = h.extra_native_bytes.unwrap_or(0.0);
+                // Past 2^53 a double is no longer an exact byte count, and a value like
+                // 4e99 (saturating to u64::MAX) overflowed the total size in the analysis.
+                if extra > MAX_EXTRA_NATIVE_BYTES {
+                    return Err(bad(format!(
+                        "extra_native_bytes {extra} is not a plausible byte count"
+                    )));
+                }
                 meta = Some(Meta {
                     node_fields: m.node_fields.clone(),
                     node_types,
