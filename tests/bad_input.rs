@@ -965,3 +965,69 @@ fn random_mutations_of_small_snapshots_never_panic() {
         }
     }
 }
+
+/// The reader works on an 8 MiB buffer (`BLOCK` in parse.rs), refilled as it goes: no
+/// fixture is that large, so padding with whitespace puts a buffer boundary inside a number,
+/// a `\u` escape or a multi-byte UTF-8 character. The result must equal the unpadded parse.
+#[test]
+fn buffer_boundaries_inside_tokens_change_nothing() {
+    const BLOCK: usize = 8 << 20;
+    let base = real();
+    // A string with raw UTF-8 (V8 writes escapes, other tools may not) and escapes.
+    let strings = find(base, b"\"strings\":[", 0) + 11;
+    let special = "\"é€𝄞 raw \\u00e9\\ud834\\udd1e \\n\\\\ esc\",";
+    let mut data = base[..strings].to_vec();
+    data.extend_from_slice(special.as_bytes());
+    data.extend_from_slice(&base[strings..]);
+    let parse_all = |d: &[u8]| parse::parse_reader(d, "padded", &|_| {}).unwrap();
+    let want = parse_all(&data);
+    assert_eq!(want.strings.get(0), "é€𝄞 raw é𝄞 \n\\ esc");
+    let same = |got: &parse::RawSnapshot, case: &str| {
+        assert_eq!(got.node_name, want.node_name, "{case}");
+        assert_eq!(got.node_self, want.node_self, "{case}");
+        assert_eq!(got.first_edge, want.first_edge, "{case}");
+        assert_eq!(got.edge_to, want.edge_to, "{case}");
+        assert_eq!(got.edge_name, want.edge_name, "{case}");
+        assert_eq!(got.locations, want.locations, "{case}");
+        assert_eq!(got.strings.len(), want.strings.len(), "{case}");
+        for i in 0..want.strings.len() as u32 {
+            assert_eq!(
+                got.strings.get(i),
+                want.strings.get(i),
+                "{case}: string {i}"
+            );
+        }
+    };
+    // Padding right after an array's `[` puts the next refill boundary `BLOCK - pad` bytes
+    // into what follows it.
+    let pad_after = |key: &[u8], target: usize| -> Vec<u8> {
+        let at = find(&data, key, 0) + key.len();
+        assert!(target >= at && target - at < BLOCK);
+        let pad = BLOCK - (target - at);
+        let mut v = data[..at].to_vec();
+        v.extend(std::iter::repeat_n(b' ', pad));
+        v.extend_from_slice(&data[at..]);
+        v
+    };
+    let nodes = find(&data, b"\"nodes\":[", 0) + 9;
+    let edges = find(&data, b"\"edges\":[", 0) + 9;
+    let special_at = find(&data, "é€".as_bytes(), 0);
+    let mut cases: Vec<(Vec<u8>, String)> = Vec::new();
+    for k in [0, 1, 2, 3] {
+        // Inside a multi-digit number of `nodes` and of `edges`.
+        let n = find(&data, b",7624,", nodes) + 2 + k;
+        cases.push((pad_after(b"\"nodes\":[", n), format!("nodes number +{k}")));
+        let e = find(&data, b",10404,", edges) + 2 + k;
+        cases.push((pad_after(b"\"edges\":[", e), format!("edges number +{k}")));
+    }
+    // Every byte of the special string: inside é (2 bytes), € (3), 𝄞 (4), the escapes.
+    for k in 0..special.len() {
+        cases.push((
+            pad_after(b"\"locations\":[", special_at + k),
+            format!("special string +{k}"),
+        ));
+    }
+    for (v, case) in cases {
+        same(&parse_all(&v), &case);
+    }
+}

@@ -260,6 +260,27 @@ impl<'a, R: Read> Src<'a, R> {
                 }
                 self.pos += 1;
             }
+            // A multi-byte UTF-8 character cut by the end of the buffer stays for the next
+            // fill (decoding its halves apart turned it into U+FFFD).
+            let mut held = false;
+            if self.pos == self.len && !self.eof {
+                let mut i = self.pos;
+                while i > run_start && self.pos - i < 3 && (0x80..0xC0).contains(&self.buf[i - 1]) {
+                    i -= 1;
+                }
+                if i > run_start && self.buf[i - 1] >= 0xC0 {
+                    let lead = i - 1;
+                    let need = match self.buf[lead] {
+                        0xC0..=0xDF => 2,
+                        0xE0..=0xEF => 3,
+                        _ => 4,
+                    };
+                    if self.pos - lead < need {
+                        self.pos = lead;
+                        held = true;
+                    }
+                }
+            }
             if self.pos > run_start {
                 if pending_high.take().is_some() {
                     out.push('\u{FFFD}');
@@ -270,6 +291,10 @@ impl<'a, R: Read> Src<'a, R> {
                         out.push_str(&String::from_utf8_lossy(&self.buf[run_start..self.pos]))
                     }
                 }
+            }
+            if held {
+                self.fill()?;
+                continue;
             }
             if self.pos == self.len {
                 continue;
