@@ -18,6 +18,12 @@ use std::io::Read;
 const BLOCK: usize = 8 << 20;
 /// Deepest nesting accepted in parts of the file we skip.
 const MAX_DEPTH: usize = 4096;
+/// Most records reserved up front from the header's counts. The header may lie: reserving
+/// its `node_count` of 4294967295 asked for 16 GiB at once and aborted the process where
+/// that much address space is not available. Past this the columns grow as they fill.
+const MAX_RESERVE: u64 = 1 << 26;
+/// Largest `extra_native_bytes` accepted: 2^53, where doubles stop counting bytes exactly.
+const MAX_EXTRA_NATIVE_BYTES: f64 = 9_007_199_254_740_992.0;
 
 /// The header (`snapshot.meta` and counts) as written by V8.
 #[derive(Debug, Clone)]
@@ -254,6 +260,27 @@ impl<'a, R: Read> Src<'a, R> {
                 }
                 self.pos += 1;
             }
+            // A multi-byte UTF-8 character cut by the end of the buffer stays for the next
+            // fill (decoding its halves apart turned it into U+FFFD).
+            let mut held = false;
+            if self.pos == self.len && !self.eof {
+                let mut i = self.pos;
+                while i > run_start && self.pos - i < 3 && (0x80..0xC0).contains(&self.buf[i - 1]) {
+                    i -= 1;
+                }
+                if i > run_start && self.buf[i - 1] >= 0xC0 {
+                    let lead = i - 1;
+                    let need = match self.buf[lead] {
+                        0xC0..=0xDF => 2,
+                        0xE0..=0xEF => 3,
+                        _ => 4,
+                    };
+                    if self.pos - lead < need {
+                        self.pos = lead;
+                        held = true;
+                    }
+                }
+            }
             if self.pos > run_start {
                 if pending_high.take().is_some() {
                     out.push('\u{FFFD}');
@@ -264,6 +291,10 @@ impl<'a, R: Read> Src<'a, R> {
                         out.push_str(&String::from_utf8_lossy(&self.buf[run_start..self.pos]))
                     }
                 }
+            }
+            if held {
+                self.fill()?;
+                continue;
             }
             if self.pos == self.len {
                 continue;
@@ -481,10 +512,10 @@ impl<'a, R: Read> Src<'a, R> {
             } else {
                 match window.iter().rposition(|&b| is_sep(b) || b == b']') {
                     Some(j) => j + 1,
-                    None => {
-                        self.fill()?; // a whole buffer without a separator: grow it
-                        continue;
-                    }
+                    // A whole buffer (megabytes) without a separator cannot be a u32:
+                    // parsing it reports the error. (Growing the buffer to find the end of
+                    // the token read an endless run of digits until memory ran out.)
+                    None => window.len(),
                 }
             };
             let block_off = self.offset();
@@ -495,6 +526,12 @@ impl<'a, R: Read> Src<'a, R> {
                     format!("in `{what}`: {msg}"),
                 )
             })?;
+            if close.is_none() && self.eof {
+                // Truncated: say so before the records are checked, as the last number
+                // may be cut short ("15141" read as "1514") and fail a check misleadingly.
+                self.pos += cut;
+                return Err(truncated(self));
+            }
             total += values.len() as u64;
             emit(&values, block_off)?;
             match close {
@@ -756,6 +793,13 @@ pub fn parse_reader<R: Read>(
                     return Err(bad("too many node or edge types".into()));
                 }
                 let extra = h.extra_native_bytes.unwrap_or(0.0);
+                // Past 2^53 a double is no longer an exact byte count, and a value like
+                // 4e99 (saturating to u64::MAX) overflowed the total size in the analysis.
+                if extra > MAX_EXTRA_NATIVE_BYTES {
+                    return Err(bad(format!(
+                        "extra_native_bytes {extra} is not a plausible byte count"
+                    )));
+                }
                 meta = Some(Meta {
                     node_fields: m.node_fields.clone(),
                     node_types,
@@ -783,7 +827,7 @@ pub fn parse_reader<R: Read>(
                 };
                 seen_nodes = true;
                 nodes_off = src.offset();
-                let cap = m.node_count.min(1 << 32) as usize;
+                let cap = m.node_count.min(MAX_RESERVE) as usize;
                 node_type.reserve(cap);
                 node_name.reserve(cap);
                 node_id.reserve(cap);
@@ -876,7 +920,7 @@ pub fn parse_reader<R: Read>(
                 };
                 seen_edges = true;
                 edges_off = src.offset();
-                let cap = m.edge_count.min(1 << 32) as usize;
+                let cap = m.edge_count.min(MAX_RESERVE) as usize;
                 edge_type.reserve(cap);
                 edge_name.reserve(cap);
                 edge_to_raw.reserve(cap);
