@@ -116,10 +116,12 @@ pub fn compute(g: &HeapGraph) -> Dominators {
         }
     }
 
-    // Buckets as FIFO linked lists: each vertex is in at most one bucket at a time.
+    // The DFS is done: its resume array becomes the bucket links. Buckets are linked lists
+    // (each vertex is in at most one bucket at a time); the order within a bucket does not
+    // change the dominators.
+    let mut bucket_next = next_e;
+    bucket_next.fill(NIL);
     let mut bucket_head = vec![NIL; l];
-    let mut bucket_tail = vec![NIL; l];
-    let mut bucket_next = vec![NIL; l];
     let mut cstack: Vec<u32> = Vec::new();
 
     let eval = |v0: u32,
@@ -174,13 +176,8 @@ pub fn compute(g: &HeapGraph) -> Dominators {
             semi[wi] = semi[r as usize];
         }
         let b = vertex[semi[wi] as usize] as usize;
-        if bucket_head[b] == NIL {
-            bucket_head[b] = w;
-        } else {
-            bucket_next[bucket_tail[b] as usize] = w;
-        }
-        bucket_tail[b] = w;
-        bucket_next[wi] = NIL;
+        bucket_next[wi] = bucket_head[b];
+        bucket_head[b] = w;
         ancestor[wi] = parent[wi];
         let p = parent[wi] as usize;
         let mut v = bucket_head[p];
@@ -195,7 +192,6 @@ pub fn compute(g: &HeapGraph) -> Dominators {
             v = next;
         }
         bucket_head[p] = NIL;
-        bucket_tail[p] = NIL;
         i -= 1;
     }
     dom[0] = r;
@@ -207,11 +203,9 @@ pub fn compute(g: &HeapGraph) -> Dominators {
         }
     }
     drop(bucket_head);
-    drop(bucket_tail);
     drop(bucket_next);
     drop(ancestor);
     drop(label);
-    drop(next_e);
     drop(parent);
     let mut idom = vec![0u32; n];
     let mut retained: Vec<u64> = g.self_size.clone();

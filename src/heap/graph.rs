@@ -109,7 +109,7 @@ pub struct HeapGraph {
     /// Immediate dominator ordinal (root's is itself).
     pub idom: Vec<u32>,
     pub distance: Vec<i32>,
-    /// Whether each edge takes part in the dominator computation.
+    /// Whether each edge takes part in the dominator computation (emptied once it has run).
     pub essential: Vec<bool>,
     pub classes: ClassNames,
     /// Per node, index into `raw.locations` (u32::MAX: none).
@@ -244,10 +244,11 @@ impl HeapGraph {
         for (i, l) in g.raw.locations.iter().enumerate() {
             g.loc_index[l[0] as usize] = i as u32;
         }
-        let (dom, (distance, classes)) = rayon::join(
-            || dominators::compute(&g),
-            || rayon::join(|| g.distances(&weakmap), || names::compute(&g, defs)),
-        );
+        // Class names beside the dominators; distances after them (their BFS queue would
+        // add to the dominators' peak memory for little time saved).
+        let (dom, classes) = rayon::join(|| dominators::compute(&g), || names::compute(&g, defs));
+        let distance = g.distances(&weakmap);
+        g.essential = Vec::new(); // only the dominator computation needs it
         g.idom = dom.idom;
         g.retained = dom.retained;
         g.unreachable = dom.unreachable;

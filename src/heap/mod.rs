@@ -88,7 +88,7 @@ impl Prefetch {
     const CHUNK: usize = 4 << 20;
 
     fn new(mut inner: Box<dyn Read + Send>) -> Prefetch {
-        let (tx, rx) = std::sync::mpsc::sync_channel(4);
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
         std::thread::spawn(move || {
             loop {
                 let mut buf = vec![0u8; Self::CHUNK];
