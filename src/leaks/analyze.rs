@@ -315,9 +315,6 @@ pub fn find(snaps: &[Snap<'_>], sources: SourceFn<'_>, opts: &Options) -> LeaksO
             } else {
                 NONE
             };
-            if top[oi] == NONE && core[oi] && !internal[oi] {
-                top[oi] = o;
-            }
         }
     }
     // Group tops by (fingerprint of the anchor path, class).

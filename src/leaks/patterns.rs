@@ -7,7 +7,7 @@
 use super::analyze::{Group, SourceFn};
 use super::{Location, Pattern};
 use crate::heap::HeapGraph;
-use crate::heap::paths::{NO_PARENT, PathTree};
+use crate::heap::paths::PathTree;
 use crate::heap::source::{self, Script};
 use std::collections::HashMap;
 
@@ -468,7 +468,6 @@ pub fn classify(ctx: &Context<'_>) -> Classification {
         .chain(steps.iter().rev().map(|s| s.0))
         .find_map(|o| ctx.at_node(o))
         .unwrap_or_default();
-    let _ = NO_PARENT;
     Classification {
         pattern: Pattern::Unknown,
         reason: format!(
