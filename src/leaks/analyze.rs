@@ -359,6 +359,7 @@ pub fn find(snaps: &[Snap<'_>], sources: SourceFn<'_>, opts: &Options) -> LeaksO
     let anchor_ids: Vec<u32> = groups.iter().map(|g| last.id(g.anchor)).collect();
     let classes: Vec<String> = groups.iter().map(|g| g.class.clone()).collect();
     let mut growth: Vec<Vec<u64>> = vec![Vec::with_capacity(snaps.len()); groups.len()];
+    let mut growth_bytes: Vec<Vec<u64>> = growth.clone();
     for s in snaps {
         let counts = if std::ptr::eq(s.graph, last) {
             count_under(last, &tree, &last.classes, &anchor_ids, &classes)
@@ -367,8 +368,9 @@ pub fn find(snaps: &[Snap<'_>], sources: SourceFn<'_>, opts: &Options) -> LeaksO
             let cls = names::compute(s.graph, Some(&last.classes.interfaces));
             count_under(s.graph, &stree, &cls, &anchor_ids, &classes)
         };
-        for (gi, c) in counts.into_iter().enumerate() {
+        for (gi, (c, b)) in counts.into_iter().enumerate() {
             growth[gi].push(c);
+            growth_bytes[gi].push(b);
         }
     }
     let is_new_fn = |o: u32| is_new[o as usize];
@@ -397,17 +399,6 @@ pub fn find(snaps: &[Snap<'_>], sources: SourceFn<'_>, opts: &Options) -> LeaksO
             .min_by_key(|&&o| (tree.depth[o as usize], last.id(o)))
             .unwrap_or(&grp.anchor);
         let path = retainer_path(last, &tree, rep, &is_new_fn);
-        let growth_bytes = {
-            let per = grp
-                .members
-                .iter()
-                .filter(|&&m| last.class_name(m) == grp.class)
-                .map(|&m| last.self_size[m as usize])
-                .sum::<u64>()
-                .checked_div(count)
-                .unwrap_or(0);
-            gr.iter().map(|c| c * per).collect()
-        };
         let ctx = patterns::Context {
             g: last,
             tree: &tree,
@@ -416,7 +407,6 @@ pub fn find(snaps: &[Snap<'_>], sources: SourceFn<'_>, opts: &Options) -> LeaksO
             is_new: &is_new,
             count,
             retained,
-            grows,
             sources,
             scripts: &scripts,
         };
@@ -428,7 +418,7 @@ pub fn find(snaps: &[Snap<'_>], sources: SourceFn<'_>, opts: &Options) -> LeaksO
             count,
             retained_bytes: retained,
             growth: gr.clone(),
-            growth_bytes,
+            growth_bytes: growth_bytes[gi].clone(),
             retainer_path: path,
             location: cls.location,
             code: cls.code,
@@ -477,16 +467,16 @@ pub fn group_retained(g: &HeapGraph, members: &[u32]) -> u64 {
     sum
 }
 
-/// For each (anchor id, class) pair, the number of nodes of that class whose nearest
-/// anchor-set ancestor in `tree` is that anchor.
+/// For each (anchor id, class) pair, the number and the shallow bytes of the nodes of that
+/// class whose nearest anchor-set ancestor in `tree` is that anchor.
 fn count_under(
     g: &HeapGraph,
     tree: &PathTree,
     classes: &names::ClassNames,
     anchor_ids: &[u32],
     class_names: &[String],
-) -> Vec<u64> {
-    let mut out = vec![0u64; anchor_ids.len()];
+) -> Vec<(u64, u64)> {
+    let mut out = vec![(0u64, 0u64); anchor_ids.len()];
     if anchor_ids.is_empty() {
         return out;
     }
@@ -527,7 +517,8 @@ fn count_under(
         let cname = classes.name(classes.class_of[o as usize]);
         if let Some(slots) = want.get(&(a, cname)) {
             for &s in slots {
-                out[s] += 1;
+                out[s].0 += 1;
+                out[s].1 += g.self_size[o as usize];
             }
         }
     }

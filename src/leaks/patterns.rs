@@ -21,7 +21,6 @@ pub struct Context<'a> {
     pub is_new: &'a [bool],
     pub count: u64,
     pub retained: u64,
-    pub grows: bool,
     pub sources: SourceFn<'a>,
     pub scripts: &'a HashMap<u32, Script>,
 }
