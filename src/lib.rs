@@ -11,3 +11,4 @@ pub mod input;
 pub mod leaks;
 pub mod report;
 pub mod series;
+pub mod units;

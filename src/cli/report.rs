@@ -74,28 +74,13 @@ pub struct SavedOutputs {
     pub python_json: Vec<String>,
 }
 
-/// Parses a byte count: `268435456`, `256M`, `256MiB`, `1.5G` (K/M/G are powers of 1024).
+/// Parses a byte count: `268435456`, `256M`, `256MiB`, `1.5G` (`crate::units::parse_size`:
+/// K/M/G are powers of 1024); a limit must be at least one byte.
 pub fn parse_bytes(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a byte count (examples: 268435456, 256M, 2GiB)"))?;
-    let mult = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kb" | "ki" | "kib" => 1024.0,
-        "m" | "mb" | "mi" | "mib" => 1048576.0,
-        "g" | "gb" | "gi" | "gib" => 1073741824.0,
-        _ => return Err(format!("{s:?}: unknown unit (use K, M or G)")),
-    };
-    let v = n * mult;
-    if !(v.is_finite() && (1.0..1.8e19).contains(&v)) {
-        return Err(format!("{s:?} is not a usable memory limit"));
+    match crate::units::parse_size(s)? {
+        0 => Err(format!("{s:?} is not a usable memory limit")),
+        v => Ok(v),
     }
-    Ok(v as u64)
 }
 
 // The analyses behind the evidence flags: the same library calls as the `leaks`, `gc`,

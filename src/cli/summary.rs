@@ -31,18 +31,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// Bytes in a short human form (kB, MB as DevTools shows them: powers of 1000).
+/// Bytes in a short human form, in the tool's one unit convention (`crate::units`: KiB,
+/// MiB, GiB). JSON outputs carry the exact bytes.
 pub fn human_bytes(b: u64) -> String {
-    let f = b as f64;
-    if f >= 1e9 {
-        format!("{:.2} GB", f / 1e9)
-    } else if f >= 1e6 {
-        format!("{:.1} MB", f / 1e6)
-    } else if f >= 1e3 {
-        format!("{:.1} kB", f / 1e3)
-    } else {
-        format!("{b} B")
-    }
+    crate::units::bytes_u64(b)
 }
 
 pub fn distance_text(d: i32) -> String {
