@@ -80,3 +80,26 @@ pub fn load_snapshot(path: &str) -> anyhow::Result<crate::heap::HeapGraph> {
     }
     Ok(graph?)
 }
+
+/// Reads a snapshot only as far as its ids (the leak finder's earlier snapshots), with a
+/// progress bar on a terminal. The columns are dropped once the ids are taken.
+pub fn load_snapshot_ids(path: &str) -> anyhow::Result<crate::heap::ids::SnapshotIds> {
+    let size = if path == "-" {
+        None
+    } else {
+        std::fs::metadata(path).ok().map(|m| m.len())
+    };
+    let pb = size.and_then(|s| progress_bar(s, path));
+    let raw = {
+        let report = |n: u64| {
+            if let Some(pb) = &pb {
+                pb.set_position(n.min(pb.length().unwrap_or(n)));
+            }
+        };
+        crate::heap::read(path, &report)
+    };
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    Ok(crate::heap::ids::SnapshotIds::from_raw(&raw?))
+}

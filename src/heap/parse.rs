@@ -33,6 +33,9 @@ pub struct Meta {
     pub edge_fields: Vec<String>,
     pub edge_types: Vec<String>,
     pub location_fields: Vec<String>,
+    /// Field names of `trace_function_infos` and `trace_tree` rows (allocation stacks).
+    pub trace_function_info_fields: Vec<String>,
+    pub trace_node_fields: Vec<String>,
     pub node_count: u64,
     pub edge_count: u64,
     pub extra_native_bytes: u64,
@@ -93,6 +96,10 @@ pub struct RawSnapshot {
     /// `(ordinal, script_id, line, column)`, 0-based line and column, as in the file.
     pub locations: Vec<[u32; 4]>,
     pub strings: Strings,
+    /// `trace_node_id` per node; empty when absent or all zero (no allocation tracking).
+    pub node_trace: Vec<u32>,
+    /// Allocation stacks (`trace_function_infos`, `trace_tree`); empty without tracking.
+    pub alloc: super::alloc::AllocTraces,
 }
 
 impl RawSnapshot {
@@ -123,6 +130,10 @@ struct MetaJson {
     edge_types: Vec<serde_json::Value>,
     #[serde(default)]
     location_fields: Vec<String>,
+    #[serde(default)]
+    trace_function_info_fields: Vec<String>,
+    #[serde(default)]
+    trace_node_fields: Vec<String>,
 }
 
 /// Receives each parsed block of a numeric array and the block's byte offset.
@@ -691,6 +702,7 @@ struct NodeLayout {
     size: usize,
     ec: usize,
     det: Option<usize>,
+    trace: Option<usize>,
 }
 
 /// Parses a whole snapshot from a reader. `name` is used in error messages.
@@ -718,6 +730,8 @@ pub fn parse_reader<R: Read>(
     let mut node_id = Vec::new();
     let mut node_self = Vec::new();
     let mut node_det = Vec::new();
+    let mut node_trace: Vec<u32> = Vec::new();
+    let mut alloc = super::alloc::AllocTraces::default();
     let mut first_edge: Vec<u32> = Vec::new();
     let mut edge_type: Vec<u8> = Vec::new();
     let mut edge_name = Vec::new();
@@ -782,6 +796,7 @@ pub fn parse_reader<R: Read>(
                     size: need(&m.node_fields, "self_size", "node_fields")?,
                     ec: need(&m.node_fields, "edge_count", "node_fields")?,
                     det: field_index(&m.node_fields, "detachedness"),
+                    trace: field_index(&m.node_fields, "trace_node_id"),
                 };
                 let el = (
                     m.edge_fields.len(),
@@ -806,6 +821,8 @@ pub fn parse_reader<R: Read>(
                     edge_fields: m.edge_fields.clone(),
                     edge_types,
                     location_fields: m.location_fields.clone(),
+                    trace_function_info_fields: m.trace_function_info_fields.clone(),
+                    trace_node_fields: m.trace_node_fields.clone(),
                     node_count: h.node_count.unwrap_or(0),
                     edge_count: h.edge_count.unwrap_or(0),
                     extra_native_bytes: if extra.is_finite() && extra > 0.0 {
@@ -874,6 +891,9 @@ pub fn parse_reader<R: Read>(
                             node_self.push(rec[l.size]);
                             if let Some(d) = l.det {
                                 node_det.push((rec[d] & 3) as u8);
+                            }
+                            if let Some(t) = l.trace {
+                                node_trace.push(rec[t]);
                             }
                             first_edge.push(edges_sum as u32);
                             edges_sum += rec[l.ec] as u64;
@@ -995,6 +1015,29 @@ pub fn parse_reader<R: Read>(
                         ),
                     ));
                 }
+            }
+            "trace_function_infos" => {
+                let Some(m) = &meta else {
+                    src.skip_value()?;
+                    continue;
+                };
+                let mut flat: Vec<u32> = Vec::new();
+                src.numeric_array("trace_function_infos", &mut |vals, _| {
+                    flat.extend_from_slice(vals);
+                    Ok(())
+                })?;
+                alloc.set_functions(&m.trace_function_info_fields, &flat);
+            }
+            "trace_tree" => {
+                let Some(m) = &meta else {
+                    src.skip_value()?;
+                    continue;
+                };
+                let off = src.offset();
+                let text = src.collect_value(1 << 30)?;
+                alloc
+                    .set_tree(&m.trace_node_fields, &text)
+                    .map_err(|e| InputError::at_byte(name, off, e))?;
             }
             "locations" => {
                 let Some(m) = &meta else {
@@ -1167,7 +1210,12 @@ pub fn parse_reader<R: Read>(
     for l in &mut locations {
         l[0] /= nf;
     }
+    if node_trace.iter().all(|&t| t == 0) {
+        node_trace = Vec::new();
+    }
     Ok(RawSnapshot {
+        node_trace,
+        alloc,
         meta,
         node_type,
         node_name,

@@ -41,6 +41,9 @@ pub fn label(p: Pattern) -> &'static str {
             "Unbounded collection (a long-lived Map/Set/Array/object that only grows)"
         }
         Pattern::LargeDataset => "Large dataset kept in memory (one big allocation that stays)",
+        Pattern::DetachedDom => {
+            "Detached DOM (elements removed from the page but still referenced)"
+        }
         Pattern::Unknown => "Unclassified leak (the retainer path is the evidence)",
     }
 }
@@ -56,6 +59,7 @@ pub fn cause(p: Pattern) -> &'static str {
             "entries are added to a long-lived collection and never evicted"
         }
         Pattern::LargeDataset => "a whole dataset is loaded and kept in memory",
+        Pattern::DetachedDom => "removed elements stay referenced from JavaScript",
         Pattern::Unknown => "they stay reachable through the retainer path below",
     }
 }
@@ -73,6 +77,9 @@ pub fn strategy(p: Pattern) -> &'static str {
         Pattern::UnclosedConnection => "close it in `finally`, or use the pool's `release()`",
         Pattern::UnboundedCollection => "bound it (LRU, TTL), or use a `WeakMap`/`WeakSet`",
         Pattern::LargeDataset => "stream or chunk the data (generators, streams)",
+        Pattern::DetachedDom => {
+            "drop references to removed elements (clear the array, null the variable, remove the listener)"
+        }
         Pattern::Unknown => "cut the reference the retainer path shows",
     }
 }
@@ -266,6 +273,9 @@ pub fn why_not_collected(f: &Finding, path_line: &str) -> String {
         Pattern::LargeDataset => format!(
             "The whole dataset was loaded into one structure that stays referenced after it is used ({what}, path: {path_line}); the GC cannot free any of it while one reference remains."
         ),
+        Pattern::DetachedDom => format!(
+            "The elements were removed from the document, but JavaScript still references them, so each detached tree and everything it holds stays reachable: {what} (path: {path_line})."
+        ),
         Pattern::Unknown => format!(
             "Every object on the path keeps the next one alive, from a GC root down to {what} (path: {path_line}). Cutting any edge marked suspect frees the group."
         ),
@@ -316,6 +326,11 @@ pub fn why_it_leaks(f: &Finding, loc: &str) -> Vec<String> {
             format!("The code at {loc} loads a whole dataset into memory at once."),
             "The result stays referenced after use (kept in a variable or a cache).".into(),
             format!("Result: memory stays high: {per_snapshot}."),
+        ],
+        Pattern::DetachedDom => vec![
+            format!("The code at {loc} removes elements from the page but keeps references to them."),
+            "A detached element cannot be collected while JavaScript references it, and it keeps its whole subtree.".into(),
+            format!("Result: memory accumulates: {per_snapshot}."),
         ],
         Pattern::Unknown => vec![
             format!("Objects created by the code at {loc} stay reachable through the retainer path shown above."),
@@ -448,7 +463,7 @@ pub fn fixed_code(f: &Finding) -> Vec<String> {
             out.push("  handle(JSON.parse(line));".into());
             out.push("}".into());
         }
-        Pattern::Unknown => {
+        Pattern::DetachedDom | Pattern::Unknown => {
             out.push(format!(
                 "// Before: {}",
                 one_line(&original, "objects kept by the retainer path above")
@@ -538,7 +553,7 @@ pub fn regression_test(f: &Finding, loc: &str) -> Vec<String> {
                 "    expect({name}.{size}).toBeLessThanOrEqual(MAX_ENTRIES);"
             ));
         }
-        Pattern::Closure | Pattern::LargeDataset | Pattern::Unknown => {
+        Pattern::Closure | Pattern::LargeDataset | Pattern::DetachedDom | Pattern::Unknown => {
             t.push("  it('does not retain memory per call', async () => {".into());
             t.push("    // run with node --expose-gc".into());
             t.push("    for (let i = 0; i < 100; i++) await handleOneRequest(); // warm up".into());
@@ -565,7 +580,7 @@ pub fn checklist_index(p: Pattern) -> Option<usize> {
         Pattern::UnclosedConnection => Some(1),
         Pattern::Timer => Some(2),
         Pattern::LargeDataset | Pattern::UnboundedCollection => Some(3),
-        Pattern::Unknown => None,
+        Pattern::DetachedDom | Pattern::Unknown => None,
     }
 }
 
@@ -600,6 +615,13 @@ mod tests {
             excerpt: vec![],
             fingerprint: "f".into(),
             suggestion: String::new(),
+            name: None,
+            unit: String::new(),
+            location_source: None,
+            owner: None,
+            library: None,
+            library_location: None,
+            keeps: vec![],
         }
     }
 

@@ -1,0 +1,307 @@
+//! Stage 4, owners: the named holder a developer recognises for an accumulation point.
+//!
+//! From the container, climb its retainers (not only the one on the shortest path):
+//! through the structure of known shapes (an emitter's `_events` and its event name, a
+//! Map's hash table, list links, a closure's context) up to the first name a developer
+//! chose: a module or closure variable, a property of a long-lived object, a class field
+//! (`#private` included), a property of the global object (`window.x`), a Map entry of a
+//! named Map. Among retainers, long-lived ones win: reached from process-lifetime roots
+//! before transient ones (handle scopes, stack slots of the running code), objects that
+//! existed in the first snapshot before new ones, names before indexes.
+
+use super::candidates::Candidates;
+use super::shapes;
+use crate::heap::HeapGraph;
+use crate::heap::graph::ROOT;
+use crate::heap::paths::{NO_PARENT, PathTree};
+
+/// How the owner holds the container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerKind {
+    ModuleVariable,
+    ClosureVariable,
+    Property,
+    ClassField,
+    Global,
+    MapEntry,
+    DomNode,
+}
+
+impl OwnerKind {
+    pub fn id(self) -> &'static str {
+        match self {
+            OwnerKind::ModuleVariable => "module-variable",
+            OwnerKind::ClosureVariable => "closure-variable",
+            OwnerKind::Property => "property",
+            OwnerKind::ClassField => "class-field",
+            OwnerKind::Global => "global",
+            OwnerKind::MapEntry => "map-entry",
+            OwnerKind::DomNode => "dom-node",
+        }
+    }
+}
+
+/// The owner of an accumulation point.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    /// The object holding the named reference (a context, an object, a Map, a DOM node).
+    pub holder: u32,
+    /// The named edge out of `holder` (`None` for a DOM node or global owning by itself).
+    pub edge: Option<usize>,
+    pub name: String,
+    pub kind: OwnerKind,
+    pub holder_class: String,
+    /// The object the name refers to (an emitter, a Map, a store), whose structure leads
+    /// to the container.
+    pub target: u32,
+    /// Edges from `target` down to the container, in order.
+    pub structure: Vec<usize>,
+    /// The event name when the structure is a listener map (`_events.<name>`).
+    pub event: Option<String>,
+}
+
+/// Rank of a retainer, lower is better: tier, newer, off-path, name rank, depth.
+type Rank = (u8, u8, u8, u8, u32);
+
+/// Rank of a retainer: lower is better.
+fn retainer_rank(
+    g: &HeapGraph,
+    tree: &PathTree,
+    c: &Candidates,
+    from: u32,
+    e: usize,
+    to: u32,
+) -> Option<Rank> {
+    let t = g.types;
+    let ety = g.raw.edge_type[e];
+    if ety == t.e_weak || from == to {
+        return None;
+    }
+    let fty = g.node_type(from);
+    if fty == t.n_code || fty == t.n_object_shape {
+        return None;
+    }
+    let fi = from as usize;
+    let reached = tree.depth[fi] != u32::MAX;
+    let tier = if reached { tree.tier[fi] & 0x7f } else { 3 };
+    let newer = u8::from(c.is_new(from));
+    let name_rank = if ety == t.e_context || ety == t.e_property {
+        let n = g.edge_name(e);
+        if shapes::is_structural_property(&n) {
+            1
+        } else {
+            0
+        }
+    } else if ety == t.e_element || ety == t.e_internal {
+        2
+    } else {
+        3
+    };
+    let on_path = u8::from(tree.parent[to as usize] != from);
+    Some((
+        tier,
+        newer,
+        on_path.min(name_rank),
+        name_rank,
+        if reached { tree.depth[fi] } else { u32::MAX },
+    ))
+}
+
+fn best_retainer(g: &HeapGraph, tree: &PathTree, c: &Candidates, o: u32) -> Option<(u32, usize)> {
+    let mut best: Option<(Rank, u32, usize)> = None;
+    for ri in g.retainers(o) {
+        let from = g.ret_node[ri];
+        let e = g.ret_edge[ri] as usize;
+        if let Some(r) = retainer_rank(g, tree, c, from, e, o)
+            && best.as_ref().is_none_or(|b| r < b.0)
+        {
+            best = Some((r, from, e));
+        }
+    }
+    best.map(|b| (b.1, b.2))
+}
+
+/// Whether a context is a module's (or a script's) top scope: its `previous` is not
+/// another function context.
+fn is_module_context(g: &HeapGraph, ctx: u32) -> bool {
+    let prev = g
+        .edges(ctx)
+        .find(|&e| !g.edge_has_index(e) && g.edge_name(e) == "previous")
+        .map(|e| g.raw.edge_to[e]);
+    match prev {
+        None => true,
+        Some(p) => !shapes::is_context(g, p) || g.raw_name(p).contains("/ NativeContext"),
+    }
+}
+
+/// Whether an object's class is a named class (not a plain object or a builtin).
+fn is_class_instance(class: &str) -> bool {
+    !(class.is_empty()
+        || class == "Object"
+        || class.starts_with('{')
+        || class.starts_with('(')
+        || class.starts_with("system / ")
+        || matches!(
+            class,
+            "Array" | "Map" | "Set" | "WeakMap" | "WeakSet" | "Function" | "global"
+        ))
+}
+
+/// A name a developer chose, held by `from` through `e`.
+fn named(g: &HeapGraph, from: u32, e: usize, keyed_holder: bool) -> Option<(String, OwnerKind)> {
+    let t = g.types;
+    let ety = g.raw.edge_type[e];
+    let name = g.edge_name(e);
+    if name.is_empty() || name.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if ety == t.e_context {
+        if name.starts_with('.') || name == "this" {
+            return None;
+        }
+        let kind = if is_module_context(g, from) {
+            OwnerKind::ModuleVariable
+        } else {
+            OwnerKind::ClosureVariable
+        };
+        return Some((name.into_owned(), kind));
+    }
+    if ety != t.e_property || shapes::is_structural_property(&name) || keyed_holder {
+        return None;
+    }
+    let kind = if shapes::is_global_object(g, from) {
+        OwnerKind::Global
+    } else if name.starts_with('#') || is_class_instance(g.class_name(from)) {
+        OwnerKind::ClassField
+    } else {
+        OwnerKind::Property
+    };
+    Some((name.into_owned(), kind))
+}
+
+/// The owner of the container `ap`. When the leaked units hang off the container by a
+/// name (`role`: a variable of a scope, a property of an object), that name is the owner.
+pub fn find(
+    g: &HeapGraph,
+    tree: &PathTree,
+    c: &Candidates,
+    ap: u32,
+    role: &str,
+    rep: u32,
+) -> Option<Owner> {
+    if super::accumulation::is_named_role(role) && !shapes::is_structural_property(role) {
+        // The edge out of the container on the representative's path.
+        let mut cur = rep;
+        let mut edge = None;
+        for _ in 0..1_000_000 {
+            let p = tree.parent[cur as usize];
+            if p == NO_PARENT {
+                break;
+            }
+            if p == ap {
+                edge = Some(tree.parent_edge[cur as usize] as usize);
+                break;
+            }
+            cur = p;
+        }
+        if let Some(e) = edge
+            && let Some((name, kind)) = named(g, ap, e, false)
+        {
+            return Some(Owner {
+                holder: ap,
+                edge: Some(e),
+                name,
+                kind,
+                holder_class: g.class_name(ap).to_string(),
+                target: g.raw.edge_to[e],
+                structure: Vec::new(),
+                event: None,
+            });
+        }
+    }
+    let mut cur = ap;
+    let mut structure: Vec<usize> = Vec::new();
+    let mut event: Option<String> = None;
+    let mut via_map = false;
+    for _ in 0..12 {
+        if cur != ap && (shapes::is_dom_node(g, cur) || shapes::is_global_object(g, cur)) {
+            structure.reverse();
+            let global = shapes::is_global_object(g, cur) || g.raw_name(cur).starts_with("Window");
+            return Some(Owner {
+                holder: cur,
+                edge: None,
+                name: if global {
+                    "window".into()
+                } else {
+                    g.raw_name(cur).to_string()
+                },
+                kind: if global {
+                    OwnerKind::Global
+                } else {
+                    OwnerKind::DomNode
+                },
+                holder_class: g.class_name(cur).to_string(),
+                target: cur,
+                structure,
+                event,
+            });
+        }
+        if g.node_type(cur) == g.types.n_native && g.raw_name(cur).starts_with("Window") {
+            structure.reverse();
+            return Some(Owner {
+                holder: cur,
+                edge: None,
+                name: "window".into(),
+                kind: OwnerKind::Global,
+                holder_class: g.class_name(cur).to_string(),
+                target: cur,
+                structure,
+                event,
+            });
+        }
+        let (from, e) = best_retainer(g, tree, c, cur)?;
+        if from == ROOT || g.node_type(from) == g.types.n_synthetic {
+            return None;
+        }
+        let name = g.edge_name(e);
+        // The event name of a listener map, and Map entries, are structure.
+        let holder_is_listener_map = g
+            .retainers(from)
+            .any(|ri| shapes::is_listener_map_edge(&g.edge_name(g.ret_edge[ri] as usize)));
+        if holder_is_listener_map && g.raw.edge_type[e] == g.types.e_property {
+            event = Some(name.into_owned());
+            structure.push(e);
+            cur = from;
+            continue;
+        }
+        if g.node_type(from) == g.types.n_array {
+            // A backing store; a Map's or Set's hash table makes the container a Map entry.
+            if g.retainers(from)
+                .any(|ri| g.edge_name(g.ret_edge[ri] as usize) == "table")
+            {
+                via_map = true;
+            }
+            structure.push(e);
+            cur = from;
+            continue;
+        }
+        let keyed = !shapes::is_global_object(g, from) && g.edges(from).len() >= 64;
+        if let Some((nm, kind)) = named(g, from, e, keyed) {
+            structure.reverse();
+            let kind = if via_map { OwnerKind::MapEntry } else { kind };
+            return Some(Owner {
+                holder: from,
+                edge: Some(e),
+                name: nm,
+                kind,
+                holder_class: g.class_name(from).to_string(),
+                target: g.raw.edge_to[e],
+                structure,
+                event,
+            });
+        }
+        structure.push(e);
+        cur = from;
+    }
+    None
+}
