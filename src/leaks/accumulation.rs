@@ -7,6 +7,9 @@
 //! path: one leaked unit with everything it keeps below it. New internal nodes between the
 //! two (a Map's reallocated hash table, an array's new backing store) are looked through.
 //!
+//! An old object of the leaked objects' own class reached by the same link (`next`,
+//! `_idlePrev`) is an earlier link of the same list: the list's holder is the anchor.
+//!
 //! A container may itself be new: created lazily after the first snapshot (the first
 //! request creates the cache, or the listener array of an event that had one listener).
 //! Then the units under the old anchor are few and stop arriving, while below one of them
@@ -50,6 +53,17 @@ fn internal_parent(g: &HeapGraph, p: u32) -> bool {
     ty == t.n_code || ty == t.n_object_shape
 }
 
+/// Whether `p` reaches `o` by the same named edge that reached `p` (`next` after `next`,
+/// `_idlePrev` after `_idlePrev`): links of a list, not containers nested in containers.
+fn same_link(g: &HeapGraph, tree: &PathTree, p: u32, o: u32) -> bool {
+    let (e1, e2) = (tree.parent_edge[p as usize], tree.parent_edge[o as usize]);
+    if e1 == NO_PARENT || e2 == NO_PARENT {
+        return false;
+    }
+    let (e1, e2) = (e1 as usize, e2 as usize);
+    !g.edge_has_index(e1) && !g.edge_has_index(e2) && g.edge_name(e1) == g.edge_name(e2)
+}
+
 /// One pass over the tree: anchors and tops, with `promoted` nodes acting as containers.
 fn assign(
     g: &HeapGraph,
@@ -76,7 +90,8 @@ fn assign(
         let old_link = !promoted[pi]
             && g.classes.class_of[pi] == g.classes.class_of[oi]
             && anchor[pi] != p
-            && anchor[pi] != NONE;
+            && anchor[pi] != NONE
+            && same_link(g, tree, p, o);
         anchor[oi] = if !p_container || old_link {
             anchor[pi]
         } else {
@@ -121,6 +136,8 @@ pub fn is_named_role(role: &str) -> bool {
 fn role_of(g: &HeapGraph, e: usize, from: u32) -> String {
     let r = norm_edge(g, e, from);
     match r.as_str() {
+        // Keys and values, elements and backing stores of one container are one role.
+        "[key]" | "properties" | "elements" | "table" => "[]".into(),
         "_idlePrev" | "_idleNext" | "next" | "prev" | "_next" | "_prev" | "head" | "tail"
         | "_head" | "_tail" | "first" | "last" => "[link]".into(),
         _ => r,
@@ -187,7 +204,7 @@ fn collect(g: &HeapGraph, tree: &PathTree, anchor: &[u32], top: &[u32]) -> Vec<A
             dict.insert(a.ap, merged.len());
             merged.push(Accumulation {
                 ap: a.ap,
-                role: "[key]".into(),
+                role: "[]".into(),
                 tops: a.tops,
             });
         } else {

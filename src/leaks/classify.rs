@@ -187,12 +187,15 @@ pub fn classify(s: &Subject<'_>) -> Verdict {
         .iter()
         .chain(s.local.iter().map(|x| &x.2))
         .any(|&o| g.node_type(o) == g.types.n_native && shapes::is_blink_listener(g.raw_name(o)));
+    // The listener: the first function below the container, or the unit itself (a
+    // library's listener record: the location stage finds the function in it).
     let focus_fn = s
         .local
         .iter()
         .map(|x| x.2)
         .chain(std::iter::once(s.rep))
-        .find(|&o| s.is_closure(o));
+        .find(|&o| s.is_closure(o))
+        .or(Some(s.rep));
     if node_map {
         let api = if edges.iter().any(|e| e.contains("kEvents")) {
             Api::NodeEventTarget

@@ -225,7 +225,7 @@ pub fn reason(w: &Words<'_>) -> String {
             owner.as_deref().unwrap_or("a callback list")
         ),
         (Pattern::EventListener, _) => format!(
-            "{units}{fname} are added to {}{} and never removed{lib}; they keep {bytes} alive",
+            "{units}{fname} are added to {}{} on every call and never removed{lib}; they keep {bytes} alive",
             owner.as_deref().unwrap_or("an event target"),
             v.event
                 .as_deref()
@@ -311,8 +311,12 @@ pub fn suggestion(w: &Words<'_>) -> String {
             target.as_deref().unwrap_or("emitter")
         ),
         Api::NodeEventTarget | Api::DomEventTarget => format!(
-            "Remove the listener when its owner is done: `{}.removeEventListener('{ev}', handler)` with the same handler, or pass `{{ signal }}` from an `AbortController` to `addEventListener` and call `abort()` on cleanup (or `{{ once: true }}`).{at}",
-            target.as_deref().unwrap_or("target")
+            "Remove the listener when its owner is done: `{}.removeEventListener({}, handler)` with the same handler, or pass `{{ signal }}` from an `AbortController` to `addEventListener` and call `abort()` on cleanup (or `{{ once: true }}`).{at}",
+            target.as_deref().unwrap_or("target"),
+            v.event
+                .as_deref()
+                .map(|e| format!("'{e}'"))
+                .unwrap_or_else(|| "type".into())
         ),
         Api::Reactive => format!(
             "Unsubscribe: keep the `Subscription` that `subscribe()` returns and call `unsubscribe()` when the consumer is done, or end the subscription with `takeUntil(destroy$)` (or `take(1)`/`first()` for one value).{at}"

@@ -16,9 +16,11 @@
 
 use super::accumulation::{Accumulation, Accumulations, NONE, norm_edge};
 use super::candidates::Candidates;
+use super::owners::{Owner, OwnerKind};
 use crate::heap::HeapGraph;
 use crate::heap::graph::ROOT;
 use crate::heap::paths::{NO_PARENT, PathTree};
+use crate::heap::source::Origin;
 use std::collections::{HashMap, HashSet};
 
 /// One group of leaked objects, before classification.
@@ -47,6 +49,8 @@ pub struct Group {
     /// The units are not what accumulates in the container (connections found behind
     /// their idle timers): the container and its owner say nothing about the leak.
     pub incidental_container: bool,
+    /// The owner of the primary container.
+    pub owner: Option<Owner>,
 }
 
 impl Group {
@@ -218,6 +222,20 @@ pub fn group_retained(g: &HeapGraph, members: &[u32]) -> u64 {
     sum
 }
 
+fn is_class_instance(g: &HeapGraph, o: u32) -> bool {
+    if g.node_type(o) != g.types.n_object {
+        return false;
+    }
+    let c = g.class_name(o);
+    !(c == "Object"
+        || c.starts_with('{')
+        || c.starts_with("system / ")
+        || matches!(
+            c,
+            "Array" | "Map" | "Set" | "WeakMap" | "WeakSet" | "Promise" | "Error" | "Date"
+        ))
+}
+
 fn is_plain_data(g: &HeapGraph, o: u32) -> bool {
     let t = g.types;
     let ty = g.node_type(o);
@@ -225,18 +243,26 @@ fn is_plain_data(g: &HeapGraph, o: u32) -> bool {
 }
 
 /// Builds the groups from the accumulation points.
-pub fn group(g: &HeapGraph, tree: &PathTree, c: &Candidates, acc: &Accumulations) -> Vec<Group> {
+pub fn group(
+    g: &HeapGraph,
+    tree: &PathTree,
+    c: &Candidates,
+    acc: &Accumulations,
+    owners: &[Option<Owner>],
+) -> Vec<Group> {
     let n = g.n_nodes();
     // 1. Accumulations with the same path shape are one group.
     let mut by_key: HashMap<u64, usize> = HashMap::new();
     let mut groups: Vec<(u64, Vec<Accumulation>)> = Vec::new();
-    for a in &acc.list {
+    let mut group_owner: Vec<Option<&Owner>> = Vec::new();
+    for (ai, a) in acc.list.iter().enumerate() {
         let k = path_key(g, tree, a.ap, &a.role);
         match by_key.get(&k) {
             Some(&i) => groups[i].1.push(a.clone()),
             None => {
                 by_key.insert(k, groups.len());
                 groups.push((k, vec![a.clone()]));
+                group_owner.push(owners.get(ai).and_then(|o| o.as_ref()));
             }
         }
     }
@@ -291,7 +317,9 @@ pub fn group(g: &HeapGraph, tree: &PathTree, c: &Candidates, acc: &Accumulations
             for w in members.windows(2) {
                 uf.union(w[0], w[1]);
             }
-            if !is_plain_data(g, v) {
+            // What the parts of one unit share names the unit when it is an instance of
+            // a class (a logger, a socket), not plain state or a scope.
+            if is_class_instance(g, v) && c.is_candidate(v) {
                 let r = uf.find(members[0]);
                 let e = hub_of.entry(r).or_insert((v, 0));
                 if members.len() > e.1
@@ -318,6 +346,31 @@ pub fn group(g: &HeapGraph, tree: &PathTree, c: &Candidates, acc: &Accumulations
         let e = tree.parent_edge[t as usize] as usize;
         if let Ok(i) = g.edge_name(e).parse::<u32>() {
             slot.insert((p, i), ti as u32);
+        }
+    }
+    // An object in dictionary mode keeps each key as a string in its `properties` store
+    // and reaches the value by an edge named by that key: key and value are one entry.
+    let mut key_tops: HashMap<(u32, &str), u32> = HashMap::new();
+    for (ti, &t) in tops.iter().enumerate() {
+        let p = tree.parent[t as usize];
+        if p == NO_PARENT || !is_plain_data(g, t) || g.node_type(p) != g.types.n_array {
+            continue;
+        }
+        let pe = tree.parent_edge[p as usize];
+        if pe != NO_PARENT && g.edge_name(pe as usize) == "properties" {
+            key_tops.insert((tree.parent[p as usize], g.raw_name(t)), ti as u32);
+        }
+    }
+    if !key_tops.is_empty() {
+        for (ti, &t) in tops.iter().enumerate() {
+            let p = tree.parent[t as usize];
+            let e = tree.parent_edge[t as usize];
+            if p == NO_PARENT || g.raw.edge_type[e as usize] != g.types.e_property {
+                continue;
+            }
+            if let Some(&k) = key_tops.get(&(p, &*g.edge_name(e as usize))) {
+                uf.union(k, ti as u32);
+            }
         }
     }
     let mut pairs: Vec<(u32, u32)> = slot
@@ -370,6 +423,54 @@ pub fn group(g: &HeapGraph, tree: &PathTree, c: &Candidates, acc: &Accumulations
             guf.union(ga, gb);
         }
     }
+    // Parallel containers of one object (a cache's key list, value list and index), or of
+    // one library object the user's code holds, that grow unit for unit: one leak.
+    let top_growth: Vec<Vec<u64>> = groups
+        .iter()
+        .map(|(_, aps)| {
+            let mut gr = vec![0u64; c.n_snaps];
+            for a in aps {
+                for &t in &a.tops {
+                    for x in gr.iter_mut().skip(c.born(t) as usize) {
+                        *x += 1;
+                    }
+                }
+            }
+            gr
+        })
+        .collect();
+    let mut by_holder: HashMap<(u64, u32, usize), Vec<u32>> = HashMap::new();
+    for (gi, o) in group_owner.iter().enumerate() {
+        let Some(o) = o else { continue };
+        let key = match (o.entry, &o.origin) {
+            (Some((h, e)), Origin::Library(_)) => (1, h, e),
+            _ if o.holder != ROOT
+                && !matches!(
+                    o.kind,
+                    OwnerKind::ModuleVariable | OwnerKind::Global | OwnerKind::DomNode
+                ) =>
+            {
+                (0, o.holder, 0)
+            }
+            _ => continue,
+        };
+        let gh = top_growth[gi].iter().fold(0xcbf29ce484222325u64, |h, &x| {
+            (h ^ x).wrapping_mul(0x100000001b3)
+        });
+        by_holder
+            .entry((gh ^ key.0, key.1, key.2))
+            .or_default()
+            .push(gi as u32);
+    }
+    let mut holder_sets: Vec<Vec<u32>> = by_holder.into_values().collect();
+    holder_sets.sort_unstable();
+    for set in holder_sets {
+        for w in set.windows(2) {
+            if top_growth[w[0] as usize] == top_growth[w[1] as usize] {
+                guf.union(w[0], w[1]);
+            }
+        }
+    }
     // 4. Members of each top.
     let mut members_of_group: Vec<Vec<u32>> = vec![Vec::new(); ng];
     for o in 0..n as u32 {
@@ -395,12 +496,14 @@ pub fn group(g: &HeapGraph, tree: &PathTree, c: &Candidates, acc: &Accumulations
         let mut members: Vec<u32> = Vec::new();
         let mut part_retained: Vec<u64> = Vec::new();
         let mut part_keys: Vec<u64> = Vec::new();
+        let mut part_owner: Vec<Option<&Owner>> = Vec::new();
         for &gi in parts {
             let rs = group_retained(g, &members_of_group[gi]);
             for a in &groups[gi].1 {
                 aps.push(a.clone());
                 part_retained.push(rs);
                 part_keys.push(groups[gi].0);
+                part_owner.push(group_owner[gi]);
             }
             members.extend_from_slice(&members_of_group[gi]);
         }
@@ -426,6 +529,11 @@ pub fn group(g: &HeapGraph, tree: &PathTree, c: &Candidates, acc: &Accumulations
         );
         let mut grp = grp;
         grp.path_key = part_keys[primary];
+        grp.owner = if grp.incidental_container {
+            None
+        } else {
+            part_owner[primary].cloned()
+        };
         out.push(grp);
     }
     out
@@ -573,6 +681,7 @@ fn assemble(
         rep,
         path_key: 0,
         incidental_container,
+        owner: None,
     }
 }
 

@@ -17,6 +17,7 @@
 
 use super::classify::Verdict;
 use super::owners::{Owner, OwnerKind};
+
 use super::{Library, Location};
 use crate::heap::HeapGraph;
 use crate::heap::paths::PathTree;
@@ -215,31 +216,21 @@ impl Locator<'_> {
         None
     }
 
-    /// The script that holds a container's owner: the closures sharing the owner's scope,
-    /// or the owner object's constructor.
-    fn owner_script(&self, owner: &Owner) -> Option<String> {
+    /// The most frequent position of user closures among the leaked objects.
+    fn member_closure(&self, t: &Target<'_>) -> Option<Pos> {
         let g = self.g;
-        if let Some(p) = self.pos(owner.holder) {
-            return Some(p.script);
-        }
-        let mut best: Option<Pos> = None;
-        for ri in g.retainers(owner.holder) {
-            let from = g.ret_node[ri];
-            let e = g.ret_edge[ri] as usize;
-            if g.node_type(from) == g.types.n_closure
-                && g.edge_name(e) == "context"
-                && let Some(p) = self.pos(from)
-                && best.as_ref().is_none_or(|b| p < *b)
+        let mut votes: HashMap<Pos, u32> = HashMap::new();
+        for &m in t.members.iter().take(20_000) {
+            if g.node_type(m) == g.types.n_closure
+                && let Some(p) = self.user_pos(m)
             {
-                best = Some(p);
+                *votes.entry(p).or_default() += 1;
             }
         }
-        if best.is_none()
-            && let Some(p) = self.pos(owner.target)
-        {
-            return Some(p.script);
-        }
-        best.map(|p| p.script)
+        votes
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map(|x| x.0)
     }
 
     /// Declaration of `name` in `script` (else in any user script when `script` is None).
@@ -318,14 +309,17 @@ impl Locator<'_> {
         let unit_is_fn = g.node_type(t.rep) == g.types.n_closure;
         let focus = t.verdict.focus.or(unit_is_fn.then_some(t.rep));
         let focus_user = focus.and_then(|f| self.unwrap_fn(f));
-        if let Some(f) = focus_user.or(focus) {
+        if let Some(f) = focus_user
+            .or(focus)
+            .filter(|&f| g.node_type(f) == g.types.n_closure)
+        {
             let n = g.raw_name(f);
             if !n.is_empty() && n != "native_bind" {
                 out.name = Some(n.to_string());
             }
         }
         // The library the container lives in.
-        let owner_script = t.owner.and_then(|o| self.owner_script(o));
+        let owner_script = t.owner.and_then(|o| o.script.clone());
         let lib_of = |s: &str| match source::origin(s) {
             Origin::Library(p) => Some(p),
             _ => None,
@@ -411,20 +405,26 @@ impl Locator<'_> {
                 found = Some((p, "declaration"));
             }
         }
-        // 5. User closures among the leaked objects, then holding the container.
-        if found.is_none() {
-            let mut votes: HashMap<Pos, u32> = HashMap::new();
-            for &m in t.members.iter().take(20_000) {
-                if g.node_type(m) == g.types.n_closure
-                    && let Some(p) = self.user_pos(m)
-                {
-                    *votes.entry(p).or_default() += 1;
+        // 4b. For a container inside a library: user closures among the leaked objects
+        // (a subscriber's callback, a route's handler), else the user's variable that holds
+        // the library object.
+        if found.is_none() && library.is_some() {
+            found = self.member_closure(t).map(|p| (p, "leaked-closure"));
+            if found.is_none()
+                && let Some(o) = t.owner
+                && let Some((h, e)) = o.entry
+            {
+                let name = g.edge_name(e);
+                let script = super::owners::script_of(g, self.scripts, h, g.raw.edge_to[e]);
+                let near = self.user_pos(h).map(|p| p.line);
+                if let Some(p) = self.declaration(script.as_deref(), &name, near) {
+                    found = Some((p, "declaration"));
                 }
             }
-            if let Some((p, _)) = votes
-                .into_iter()
-                .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-            {
+        }
+        // 5. User closures among the leaked objects, then holding the container.
+        if found.is_none() {
+            if let Some(p) = self.member_closure(t) {
                 found = Some((p, "leaked-closure"));
             } else if let Some(f) = self.user_closure_near(t.rep, 4) {
                 found = self.user_pos(f).map(|p| (p, "leaked-closure"));

@@ -266,8 +266,20 @@ pub fn find(
     let cands = candidates::find(last, &ids);
     let tree = paths::path_tree(last);
     let acc = accumulation::find(last, &tree, &cands);
-    let groups = grouping::group(last, &tree, &cands, &acc);
     let scripts = crate::heap::source::scripts(last);
+    let owner_list: Vec<Option<owners::Owner>> = acc
+        .list
+        .iter()
+        .map(|a| {
+            let rep = a
+                .tops
+                .iter()
+                .copied()
+                .min_by_key(|&t| (tree.depth[t as usize], last.id(t)))?;
+            owners::find(last, &tree, &cands, &scripts, a.ap, &a.role, rep)
+        })
+        .collect();
+    let groups = grouping::group(last, &tree, &cands, &acc, &owner_list);
     let locator = location::Locator {
         g: last,
         tree: &tree,
@@ -277,7 +289,7 @@ pub fn find(
     let is_new = |o: u32| cands.is_new(o);
     let mut findings = Vec::new();
     for grp in &groups {
-        if let Some(f) = finding(last, &tree, &cands, &locator, &is_new, grp, opts) {
+        if let Some(f) = finding(last, &tree, &locator, &is_new, grp, opts) {
             findings.push(f);
         }
     }
@@ -320,7 +332,6 @@ fn local_steps(g: &HeapGraph, tree: &paths::PathTree, ap: u32, o: u32) -> Vec<(u
 fn finding(
     g: &HeapGraph,
     tree: &paths::PathTree,
-    cands: &candidates::Candidates,
     locator: &location::Locator<'_>,
     is_new: &dyn Fn(u32) -> bool,
     grp: &grouping::Group,
@@ -336,11 +347,7 @@ fn finding(
         return None;
     }
     let prim = grp.primary_ap();
-    let owner = if grp.incidental_container {
-        None
-    } else {
-        owners::find(g, tree, cands, prim.ap, &prim.role, grp.rep)
-    };
+    let owner = grp.owner.clone();
     let local = local_steps(g, tree, prim.ap, grp.rep);
     // A few other members, deepest first, to see chains below the representative.
     let mut deep: Vec<u32> = grp.members.clone();

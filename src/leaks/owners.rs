@@ -14,6 +14,8 @@ use super::shapes;
 use crate::heap::HeapGraph;
 use crate::heap::graph::ROOT;
 use crate::heap::paths::{NO_PARENT, PathTree};
+use crate::heap::source::{self, Origin, Script};
+use std::collections::HashMap;
 
 /// How the owner holds the container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +60,13 @@ pub struct Owner {
     pub structure: Vec<usize>,
     /// The event name when the structure is a listener map (`_events.<name>`).
     pub event: Option<String>,
+    /// The script whose code holds the owner (its scope's functions, or its constructor).
+    pub script: Option<String>,
+    /// Where that script comes from: the user's code, a library, the runtime.
+    pub origin: Origin,
+    /// For an owner inside a library or the runtime: the nearest reference above it that
+    /// the user's code holds (the variable that keeps the library object): (holder, edge).
+    pub entry: Option<(u32, usize)>,
 }
 
 /// Rank of a retainer, lower is better: tier, newer, off-path, name rank, depth.
@@ -185,6 +194,81 @@ pub fn find(
     g: &HeapGraph,
     tree: &PathTree,
     c: &Candidates,
+    scripts: &HashMap<u32, Script>,
+    ap: u32,
+    role: &str,
+    rep: u32,
+) -> Option<Owner> {
+    let mut o = find_named(g, tree, c, ap, role, rep)?;
+    o.script = script_of(g, scripts, o.holder, o.target);
+    o.origin = o.script.as_deref().map_or(Origin::User, source::origin);
+    if o.origin != Origin::User {
+        o.entry = user_entry(g, tree, scripts, o.holder);
+    }
+    Some(o)
+}
+
+/// The script name of a node's position (closures: the function; objects: the constructor).
+fn script_at(g: &HeapGraph, scripts: &HashMap<u32, Script>, o: u32) -> Option<String> {
+    let [sid, _, _] = g.location(o)?;
+    scripts.get(&sid).map(|s| s.name.clone())
+}
+
+/// The script whose code holds `holder`: its own position, else the first function (in
+/// id order) whose scope it is, else the position of what it holds.
+pub fn script_of(
+    g: &HeapGraph,
+    scripts: &HashMap<u32, Script>,
+    holder: u32,
+    target: u32,
+) -> Option<String> {
+    if let Some(s) = script_at(g, scripts, holder) {
+        return Some(s);
+    }
+    let mut best: Option<(u32, String)> = None;
+    for ri in g.retainers(holder) {
+        let from = g.ret_node[ri];
+        let e = g.ret_edge[ri] as usize;
+        if g.node_type(from) == g.types.n_closure
+            && g.edge_name(e) == "context"
+            && let Some(s) = script_at(g, scripts, from)
+            && best.as_ref().is_none_or(|b| g.id(from) < b.0)
+        {
+            best = Some((g.id(from), s));
+        }
+    }
+    best.map(|b| b.1).or_else(|| script_at(g, scripts, target))
+}
+
+/// The nearest named reference above `holder` on the tree path that the user's code holds.
+fn user_entry(
+    g: &HeapGraph,
+    tree: &PathTree,
+    scripts: &HashMap<u32, Script>,
+    holder: u32,
+) -> Option<(u32, usize)> {
+    let edges = tree.edges_to(holder);
+    for &e in edges.iter().rev() {
+        let e = e as usize;
+        let to = g.raw.edge_to[e];
+        let from = tree.parent[to as usize];
+        if from == NO_PARENT || named(g, from, e, false).is_none() {
+            continue;
+        }
+        let s = script_of(g, scripts, from, to);
+        if s.as_deref()
+            .is_some_and(|s| source::origin(s) == Origin::User)
+        {
+            return Some((from, e));
+        }
+    }
+    None
+}
+
+fn find_named(
+    g: &HeapGraph,
+    tree: &PathTree,
+    c: &Candidates,
     ap: u32,
     role: &str,
     rep: u32,
@@ -216,6 +300,9 @@ pub fn find(
                 target: g.raw.edge_to[e],
                 structure: Vec::new(),
                 event: None,
+                script: None,
+                origin: Origin::User,
+                entry: None,
             });
         }
     }
@@ -244,6 +331,9 @@ pub fn find(
                 target: cur,
                 structure,
                 event,
+                script: None,
+                origin: Origin::User,
+                entry: None,
             });
         }
         if g.node_type(cur) == g.types.n_native && g.raw_name(cur).starts_with("Window") {
@@ -257,6 +347,9 @@ pub fn find(
                 target: cur,
                 structure,
                 event,
+                script: None,
+                origin: Origin::User,
+                entry: None,
             });
         }
         let (from, e) = best_retainer(g, tree, c, cur)?;
@@ -298,6 +391,9 @@ pub fn find(
                 target: g.raw.edge_to[e],
                 structure,
                 event,
+                script: None,
+                origin: Origin::User,
+                entry: None,
             });
         }
         structure.push(e);
