@@ -31,6 +31,12 @@ if [ ! -d tests/drive/node_modules/ws ] || [ ! -x tests/drive/node_modules/node-
   (cd tests/drive && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# The real-library leak suite's services (express, express-session, rxjs, winston, ...).
+if [ ! -d tests/libs/node_modules/express ]; then
+  echo "setup: npm ci in tests/libs" >&2
+  (cd tests/libs && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 VENV=target/pyvenv
 if [ ! -x "$VENV/bin/scalene" ] || [ ! -x "$VENV/bin/memray" ]; then
   echo "setup: python venv with scalene and memray in $VENV" >&2

@@ -20,14 +20,33 @@
 //   settle_ms          pause before each snapshot (default 50)
 //   ready              regexp source matched on stdout; group 1 is the port
 //   shutdown           POST path that ends the service, or null (it is killed)
+//   upstream           a script started first as its own process (it prints `listening on
+//                      http://127.0.0.1:PORT`); the service gets UPSTREAM_URL
 // Writes OUTDIR/s1..s3.heapsnapshot and OUTDIR/drive.json (what was done, for the test log).
 'use strict';
 const fs = require('fs');
 const path = require('path');
+const { spawn } = require('child_process');
 const { Service } = require('./lib/service');
 const { Load } = require('./lib/load');
 
 const DEADLINE_MS = Number(process.env.MEMSLEUTH_DRIVE_DEADLINE_MS) || 240000;
+
+/** Starts the upstream script; resolves to { url, child }. It ends when our stdin pipe closes. */
+function startUpstream(script) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (c) => {
+      out += c;
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) resolve({ url: m[1], child });
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`upstream exited with ${code}`)));
+  });
+}
 
 async function main() {
   const [specArg, outArg] = process.argv.slice(2);
@@ -56,6 +75,12 @@ async function main() {
   });
   const facts = { mode, track_allocations: !!spec.track_allocations, snapshots: [], errors: [] };
   let load = null;
+  let upstream = null;
+  process.on('exit', () => { if (upstream) upstream.child.kill('SIGKILL'); });
+  if (spec.upstream) {
+    upstream = await startUpstream(spec.upstream);
+    svc.opts.env.UPSTREAM_URL = upstream.url;
+  }
   const deadline = setTimeout(() => {
     console.error(`drive.js: not finished after ${DEADLINE_MS} ms; service stderr:\n${svc.stderr.slice(-3000)}`);
     svc.kill();

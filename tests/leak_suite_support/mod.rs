@@ -138,9 +138,23 @@ pub struct Expect {
     #[serde(default)]
     pub line: Option<u32>,
     /// The collection or holder whose name on the retainer path (or as the finding's
-    /// owner or library holder) is accepted instead of the line.
-    #[serde(default, alias = "collection")]
-    pub holder: Option<String>,
+    /// owner or library holder) is accepted instead of the line: one name or a list of
+    /// names for the same container (rxjs keeps `observers` and `currentObservers`).
+    #[serde(default, alias = "collection", deserialize_with = "one_or_many")]
+    pub holder: Vec<String>,
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(Option<String>),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(o) => o.into_iter().collect(),
+        OneOrMany::Many(v) => v,
+    })
 }
 
 impl Expect {
@@ -152,8 +166,8 @@ impl Expect {
         if let (Some(f), Some(l)) = (&self.file, self.line) {
             s.push_str(&format!(" @{}:{l}", short_file(f)));
         }
-        if let Some(h) = &self.holder {
-            s.push_str(&format!(" | {h}"));
+        if !self.holder.is_empty() {
+            s.push_str(&format!(" | {}", self.holder.join("/")));
         }
         s
     }
@@ -270,12 +284,15 @@ pub fn judge(e: &Expect, run: &LeaksRun) -> Verdict {
         (Some(f), Some(l)) => file.ends_with(f.as_str()) && line == Some(l),
         _ => false,
     };
-    let holder_ok = e
-        .holder
-        .as_ref()
-        .is_some_and(|h| holder_names(top).iter().any(|n| n == h));
+    let names = holder_names(top);
+    let holder_ok = e.holder.iter().any(|h| names.contains(h));
     if !loc_ok && !holder_ok {
         why.push("neither the line nor the holder".into());
+    }
+    // `location` is the user's line (contract C2); a line inside a dependency belongs in
+    // `library_location`.
+    if file.contains("/node_modules/") {
+        why.push("location inside node_modules".into());
     }
     Verdict {
         got: describe_finding(top),
