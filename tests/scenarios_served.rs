@@ -37,6 +37,24 @@ fn served(mode: &str, suite: &str) {
         if let Err(err) = drive(&spec, dir.path()) {
             return Row::broken(e, err);
         }
+        // The in-request style is only what it claims if handlers were mid-flight.
+        if mode == "handler" {
+            let facts: serde_json::Value = std::fs::read(dir.path().join("drive.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
+            let in_flight: Vec<u64> = facts["snapshots"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|s| s["inFlight"].as_u64().unwrap_or(0))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if in_flight.len() != 3 || in_flight.contains(&0) {
+                return Row::broken(e, format!("requests in flight per snapshot: {in_flight:?}"));
+            }
+        }
         let run = memsleuth_leaks(&three_snapshots(dir.path()));
         dir.keep_json(&run);
         Row::new(e, judge(e, &run))
