@@ -20,7 +20,22 @@ function expand(template, i) {
   };
 }
 
-function request(port, req, agent) {
+/**
+ * One request; resolves with { status, headers, text }. A request sent on a reused
+ * keep-alive socket that the server had just closed (its keepAliveTimeout ran out while the
+ * service was busy writing a snapshot) fails with ECONNRESET / "socket hang up" before any
+ * answer: it is sent again once on a fresh socket, as Node's documentation advises.
+ */
+async function request(port, req, agent) {
+  try {
+    return await requestOnce(port, req, agent);
+  } catch (err) {
+    if (!err.reusedSocket || !['ECONNRESET', 'EPIPE'].includes(err.code)) throw err;
+    return requestOnce(port, req, agent);
+  }
+}
+
+function requestOnce(port, req, agent) {
   return new Promise((resolve, reject) => {
     const headers = { ...req.headers };
     if (req.body !== undefined) {
@@ -34,7 +49,10 @@ function request(port, req, agent) {
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text }));
       res.on('error', reject);
     });
-    r.on('error', reject);
+    r.on('error', (err) => {
+      err.reusedSocket = r.reusedSocket;
+      reject(err);
+    });
     r.end(req.body);
   });
 }
