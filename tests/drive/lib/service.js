@@ -36,7 +36,7 @@ class Service {
 
   async start() {
     const o = this.opts;
-    const nodeArgs = [...(o.nodeArgs || [])];
+    const nodeArgs = ['--require', require.resolve('./exit-with-driver'), ...(o.nodeArgs || [])];
     if (o.mode === 'signal') nodeArgs.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${o.cwd}`);
     if (o.mode === 'inspector') nodeArgs.push('--inspect=127.0.0.1:0');
     if (o.trackAllocations && o.mode !== 'inspector') nodeArgs.push('--track-heap-objects');
