@@ -42,7 +42,7 @@ class Service {
     if (o.trackAllocations && o.mode !== 'inspector') nodeArgs.push('--track-heap-objects');
     this.child = spawn(o.node || process.execPath, [...nodeArgs, o.script, ...(o.args || [])], {
       cwd: o.cwd,
-      env: { ...process.env, ...(o.env || {}) },
+      env: { ...process.env, ...(o.env || {}), MEMSLEUTH_EXIT_WITH_DRIVER: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.child.on('exit', (code, signal) => { this.exited = { code, signal }; });
