@@ -137,7 +137,7 @@ pub fn check(snaps: &[(&str, &SnapshotIds)]) -> Result<(), CheckError> {
             return Err(CheckError {
                 file: snaps[k].0.to_string(),
                 message: format!(
-                    "was taken before {}, but is given after it ({:.0}% of the objects only it holds have older ids). Give the snapshots oldest first",
+                    "is out of order: it was taken before {}, but is given after it ({:.0}% of the objects only it holds have older ids). Give the snapshots oldest first",
                     snaps[k - 1].0,
                     frac * 100.0
                 ),
@@ -186,6 +186,7 @@ mod tests {
         let b = ids(&bv, 7);
         let e = check(&[("later", &b), ("earlier", &a)]).unwrap_err();
         assert_eq!(e.file, "earlier");
+        assert!(e.message.contains("out of order"), "{e}");
         assert!(e.message.contains("taken before later"), "{e}");
     }
 

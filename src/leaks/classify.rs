@@ -151,6 +151,51 @@ fn class_near(s: &Subject<'_>, o: u32, hops: u32, classes: &[&str]) -> Option<u3
     None
 }
 
+/// A detached DOM node within a few hops of `o` through new objects.
+fn detached_near(s: &Subject<'_>, o: u32) -> Option<u32> {
+    let g = s.g;
+    let mut frontier = vec![o];
+    let mut seen = std::collections::HashSet::new();
+    seen.insert(o);
+    for _ in 0..4 {
+        let mut next = Vec::new();
+        for &x in &frontier {
+            if g.det_state[x as usize] == 2 && shapes::is_dom_node(g, x) {
+                return Some(x);
+            }
+            for e in g.edges(x) {
+                if g.raw.edge_type[e] == g.types.e_weak {
+                    continue;
+                }
+                let to = g.raw.edge_to[e];
+                let ty = g.node_type(to);
+                if ty == g.types.n_code || ty == g.types.n_object_shape || !(s.is_new)(to) {
+                    continue;
+                }
+                if seen.len() < 512 && seen.insert(to) {
+                    next.push(to);
+                }
+            }
+        }
+        frontier = next;
+    }
+    None
+}
+
+/// Whether most units keep a detached DOM tree that is a good part of what they retain.
+fn keeps_detached_dom(s: &Subject<'_>) -> bool {
+    let g = s.g;
+    let sample: Vec<u32> = s.units.iter().copied().take(32).collect();
+    let keeping = sample
+        .iter()
+        .filter(|&&u| {
+            detached_near(s, u)
+                .is_some_and(|d| g.retained[d as usize] * 3 >= g.retained[u as usize])
+        })
+        .count();
+    !sample.is_empty() && keeping * 2 > sample.len()
+}
+
 /// The closure whose new context carries the data on a path from the container.
 fn closure_on(s: &Subject<'_>, path: &[(u32, usize, u32)]) -> Option<u32> {
     let g = s.g;
@@ -196,6 +241,24 @@ pub fn classify(s: &Subject<'_>) -> Verdict {
         .chain(std::iter::once(s.rep))
         .find(|&o| s.is_closure(o))
         .or(Some(s.rep));
+    // Library objects created per call that register listeners (a logger's exception
+    // handlers): the fix is to create one, not to remove the library's listener.
+    let logger = shapes::is_logger_class(s.unit_class);
+    if node_map && logger {
+        return verdict(Pattern::EventListener, Api::Logger, focus_fn, "logger");
+    }
+    // Listeners that close over removed elements: what accumulates is detached DOM, and
+    // the fix is to remove the listener that keeps it.
+    if (node_map || blink_listener) && keeps_detached_dom(s) {
+        let unit = s
+            .units
+            .iter()
+            .take(16)
+            .find_map(|&u| detached_near(s, u))
+            .map(|d| detached_name(g, d))
+            .unwrap_or_else(|| "detached DOM tree".into());
+        return verdict(Pattern::DetachedDom, Api::DetachedDom, focus_fn, &unit);
+    }
     if node_map {
         let api = if edges.iter().any(|e| e.contains("kEvents")) {
             Api::NodeEventTarget

@@ -12,6 +12,7 @@ use super::{KeepStep, Library, PathStep, Pattern};
 use crate::heap::HeapGraph;
 use crate::heap::graph::ROOT;
 use crate::heap::paths::{NO_PARENT, PathTree};
+use crate::heap::source::Origin;
 use crate::units::bytes_u64 as human_bytes;
 
 /// The node an edge leaves from (edges are stored by source, in node order).
@@ -161,6 +162,9 @@ pub fn keeps(g: &HeapGraph, o: u32) -> Vec<KeepStep> {
 
 /// How the owner reads in a sentence: `` `configBus` `` or `` `ReportService.#rendered` ``.
 pub fn owner_text(o: &Owner) -> String {
+    if o.origin == Origin::Runtime && o.edge.is_some() {
+        return format!("`{}`", o.name);
+    }
     match o.kind {
         OwnerKind::Property | OwnerKind::ClassField => format!("`{}.{}`", o.holder_class, o.name),
         OwnerKind::Global if o.edge.is_some() => format!("`window.{}` (a global)", o.name),
@@ -219,6 +223,16 @@ pub fn reason(w: &Words<'_>) -> String {
         (Pattern::EventListener, Api::Reactive) => format!(
             "{units}{fname} to {} stay in its subscriber list{lib}: never unsubscribed, they keep {bytes} alive",
             owner.as_deref().unwrap_or("a stream")
+        ),
+        (Pattern::EventListener, Api::Logger) => format!(
+            "{} {} instances{lib} are created on every call, and each registers listeners on {}{} that are never removed; they keep {bytes} alive",
+            w.count,
+            w.unit_class,
+            owner.as_deref().unwrap_or("an event target"),
+            v.event
+                .as_deref()
+                .map(|e| format!(" for '{e}'"))
+                .unwrap_or_default()
         ),
         (Pattern::EventListener, Api::CallbackList) => format!(
             "{units}{fname} are added to {} on every call and never removed{lib}; they keep {bytes} alive",

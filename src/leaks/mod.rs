@@ -382,6 +382,16 @@ fn finding(
         large_bytes: opts.large_bytes,
     };
     let verdict = classify::classify(&subject);
+    // Sockets of an agent created per call sit in the agent's pool, not in a long-lived
+    // container: that pool is what names them.
+    let owner = match owner {
+        None if verdict.api == classify::Api::Agent => grp
+            .units
+            .iter()
+            .take(8)
+            .find_map(|&u| owners::pool_owner(g, u, &["Agent"])),
+        o => o,
+    };
     let steps = explain::path_edges(g, tree, owner.as_ref(), prim.ap, grp.rep);
     let holders: Vec<u32> = steps.iter().map(|s| s.0).collect();
     let located = locator.locate(&location::Target {

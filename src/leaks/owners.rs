@@ -401,3 +401,49 @@ fn find_named(
     }
     None
 }
+
+/// For connections without a long-lived container (an agent created per call keeps its
+/// sockets, and only they keep the agent): the pool property of the connection owner
+/// (`Agent.freeSockets`) that holds `unit`, found through its retainers.
+pub fn pool_owner(g: &HeapGraph, unit: u32, owner_classes: &[&str]) -> Option<Owner> {
+    let mut frontier: Vec<(u32, Vec<usize>)> = vec![(unit, Vec::new())];
+    let mut seen = std::collections::HashSet::new();
+    seen.insert(unit);
+    for _ in 0..4 {
+        let mut next = Vec::new();
+        for (o, below) in &frontier {
+            for ri in g.retainers(*o) {
+                let from = g.ret_node[ri];
+                let e = g.ret_edge[ri] as usize;
+                if g.raw.edge_type[e] == g.types.e_weak || !seen.insert(from) {
+                    continue;
+                }
+                let mut chain = vec![e];
+                chain.extend_from_slice(below);
+                if owner_classes.contains(&g.class_name(from))
+                    && g.raw.edge_type[e] == g.types.e_property
+                {
+                    let target = g.raw.edge_to[e];
+                    return Some(Owner {
+                        holder: from,
+                        edge: Some(e),
+                        name: g.edge_name(e).into_owned(),
+                        kind: OwnerKind::ClassField,
+                        holder_class: g.class_name(from).to_string(),
+                        target,
+                        structure: chain[1..].to_vec(),
+                        event: None,
+                        script: None,
+                        origin: Origin::Runtime,
+                        entry: None,
+                    });
+                }
+                if next.len() < 256 {
+                    next.push((from, chain));
+                }
+            }
+        }
+        frontier = next;
+    }
+    None
+}
