@@ -126,6 +126,9 @@ pub fn retainer_path(
 pub fn keeps(g: &HeapGraph, o: u32) -> Vec<KeepStep> {
     let mut out = Vec::new();
     let mut cur = o;
+    // The next links of a chain (objects of the leaked object's own class) are other units,
+    // not what this one keeps.
+    let own_class = g.classes.class_of[o as usize];
     for _ in 0..8 {
         let mut best: Option<(u64, usize, u32)> = None;
         for e in g.edges(cur) {
@@ -133,7 +136,10 @@ pub fn keeps(g: &HeapGraph, o: u32) -> Vec<KeepStep> {
                 continue;
             }
             let to = g.raw.edge_to[e];
-            if to == cur || g.idom[to as usize] != cur {
+            if to == cur
+                || g.idom[to as usize] != cur
+                || g.classes.class_of[to as usize] == own_class
+            {
                 continue;
             }
             let r = g.retained[to as usize];
@@ -161,9 +167,9 @@ pub fn keeps(g: &HeapGraph, o: u32) -> Vec<KeepStep> {
 }
 
 /// How the owner reads in a sentence: `` `configBus` `` or `` `ReportService.#rendered` ``.
-pub fn owner_text(o: &Owner) -> String {
+pub fn owner_text(o: &Owner, display: &str) -> String {
     if o.origin == Origin::Runtime && o.edge.is_some() {
-        return format!("`{}`", o.name);
+        return format!("`{display}`");
     }
     match o.kind {
         OwnerKind::Property | OwnerKind::ClassField => format!("`{}.{}`", o.holder_class, o.name),
@@ -180,6 +186,8 @@ pub fn owner_text(o: &Owner) -> String {
 pub struct Words<'a> {
     pub verdict: &'a Verdict,
     pub owner: Option<&'a Owner>,
+    /// The owner as the user's code names it ([`Owner::display_name`]).
+    pub owner_name: Option<String>,
     pub library: Option<&'a Library>,
     pub unit_class: &'a str,
     pub fn_name: Option<&'a str>,
@@ -207,7 +215,7 @@ fn plural(n: u64, one: &str) -> String {
 /// The reason sentence.
 pub fn reason(w: &Words<'_>) -> String {
     let v = w.verdict;
-    let owner = w.owner.map(owner_text);
+    let owner = w.owner.map(|o| owner_text(o, w.owner_name.as_deref().unwrap_or(&o.name)));
     let of_owner = owner
         .as_deref()
         .map(|o| format!(" of {o}"))
@@ -311,7 +319,7 @@ pub fn suggestion(w: &Words<'_>) -> String {
         (None, Some(c)) => format!(" Created here: `{c}`."),
         (None, None) => String::new(),
     };
-    let target = w.owner.map(|o| o.name.clone());
+    let target = w.owner_name.clone();
     let ev = v.event.as_deref().unwrap_or("event");
     let lib_note = w.library.map(|l| {
         format!(

@@ -411,6 +411,7 @@ fn finding(
     let words = explain::Words {
         verdict: &verdict,
         owner: owner.as_ref(),
+        owner_name: owner.as_ref().map(|o| o.display_name(g)),
         library: located.library.as_ref(),
         unit_class: &grp.unit_class,
         fn_name: located.name.as_deref(),

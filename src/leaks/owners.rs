@@ -69,7 +69,7 @@ pub struct Owner {
     pub entry: Option<(u32, usize)>,
 }
 
-/// Rank of a retainer, lower is better: tier, newer, off-path, name rank, depth.
+/// Rank of a retainer, lower is better: tier, newer, name rank, off-path, depth.
 type Rank = (u8, u8, u8, u8, u32);
 
 /// Rank of a retainer: lower is better.
@@ -94,24 +94,22 @@ fn retainer_rank(
     let reached = tree.depth[fi] != u32::MAX;
     let tier = if reached { tree.tier[fi] & 0x7f } else { 3 };
     let newer = u8::from(c.is_new(from));
+    // A name a developer chose first; structure (list links, backing stores, internal
+    // fields) ranks alike, and then the shortest path's own retainer wins.
     let name_rank = if ety == t.e_context || ety == t.e_property {
         let n = g.edge_name(e);
-        if shapes::is_structural_property(&n) {
-            1
-        } else {
-            0
-        }
+        u8::from(shapes::is_structural_property(&n))
     } else if ety == t.e_element || ety == t.e_internal {
-        2
+        1
     } else {
-        3
+        2
     };
     let on_path = u8::from(tree.parent[to as usize] != from);
     Some((
         tier,
         newer,
-        on_path.min(name_rank),
         name_rank,
+        on_path,
         if reached { tree.depth[fi] } else { u32::MAX },
     ))
 }
@@ -206,6 +204,22 @@ pub fn find(
         o.entry = user_entry(g, tree, scripts, o.holder);
     }
     Some(o)
+}
+
+impl Owner {
+    /// How the user's code names the owner: its own name, or for a runtime object the
+    /// user holds, `variable.field` (`serviceLifetime.signal` for an AbortController's
+    /// `#signal`).
+    pub fn display_name(&self, g: &HeapGraph) -> String {
+        match (&self.origin, self.entry) {
+            (Origin::Runtime, Some((_, e))) if self.edge.is_some() => format!(
+                "{}.{}",
+                g.edge_name(e),
+                self.name.strip_prefix('#').unwrap_or(&self.name)
+            ),
+            _ => self.name.clone(),
+        }
+    }
 }
 
 /// The script name of a node's position (closures: the function; objects: the constructor).
@@ -381,7 +395,17 @@ fn find_named(
         let keyed = !shapes::is_global_object(g, from) && g.edges(from).len() >= 64;
         if let Some((nm, kind)) = named(g, from, e, keyed) {
             structure.reverse();
-            let kind = if via_map { OwnerKind::MapEntry } else { kind };
+            // The container is an entry of the Map the name refers to (not of a Map inside
+            // some structure, like an EventTarget's listener map).
+            let map_target = matches!(
+                g.class_name(g.raw.edge_to[e]),
+                "Map" | "Set" | "WeakMap"
+            );
+            let kind = if via_map && map_target {
+                OwnerKind::MapEntry
+            } else {
+                kind
+            };
             return Some(Owner {
                 holder: from,
                 edge: Some(e),

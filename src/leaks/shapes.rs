@@ -117,6 +117,9 @@ pub fn is_structural_property(name: &str) -> bool {
             | "prev"
             | "_next"
             | "_prev"
+            | "previous"
+            | "nextSibling"
+            | "previousSibling"
     ) || name.contains("kEvents")
         || name.starts_with("<symbol ")
 }
