@@ -215,7 +215,9 @@ fn plural(n: u64, one: &str) -> String {
 /// The reason sentence.
 pub fn reason(w: &Words<'_>) -> String {
     let v = w.verdict;
-    let owner = w.owner.map(|o| owner_text(o, w.owner_name.as_deref().unwrap_or(&o.name)));
+    let owner = w
+        .owner
+        .map(|o| owner_text(o, w.owner_name.as_deref().unwrap_or(&o.name)));
     let of_owner = owner
         .as_deref()
         .map(|o| format!(" of {o}"))

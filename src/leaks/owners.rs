@@ -397,10 +397,7 @@ fn find_named(
             structure.reverse();
             // The container is an entry of the Map the name refers to (not of a Map inside
             // some structure, like an EventTarget's listener map).
-            let map_target = matches!(
-                g.class_name(g.raw.edge_to[e]),
-                "Map" | "Set" | "WeakMap"
-            );
+            let map_target = matches!(g.class_name(g.raw.edge_to[e]), "Map" | "Set" | "WeakMap");
             let kind = if via_map && map_target {
                 OwnerKind::MapEntry
             } else {
