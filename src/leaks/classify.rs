@@ -303,7 +303,7 @@ pub fn classify(s: &Subject<'_>) -> Verdict {
             || sample
                 .iter()
                 .take(8)
-                .any(|&u| class_near(s, u, 4, &["Agent"]).is_some());
+                .any(|&u| super::owners::pool_owner(g, u, &["Agent"]).is_some());
         let handle_unit = shapes::HANDLE_CLASSES.contains(&s.unit_class);
         let (api, unit) = if agent {
             (
