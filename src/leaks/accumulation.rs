@@ -84,7 +84,9 @@ fn assign(
         }
         let pi = p as usize;
         internal[oi] = internal[pi] || internal_parent(g, p);
-        let p_container = !c.is_new(p) || promoted[pi];
+        // V8's internal arrays (a Map's hash table, an object's backing stores) are part of
+        // their holder: the holder is the container.
+        let p_container = (!c.is_new(p) || promoted[pi]) && g.node_type(p) != g.types.n_array;
         // Old objects of the leaked object's own class (earlier links of the same linked
         // list) are not anchors: the list's holder is.
         let old_link = !promoted[pi]
@@ -215,11 +217,11 @@ fn collect(g: &HeapGraph, tree: &PathTree, anchor: &[u32], top: &[u32]) -> Vec<A
 }
 
 /// Whether the candidates below `t` spread over many branches (a container) rather than
-/// follow one (a chain): at least three branches, none with half of them.
+/// follow one (a chain): at least eight branches, none with half of them.
 fn spreads(branch_counts: &HashMap<u32, u32>) -> bool {
     let total: u32 = branch_counts.values().sum();
     let max = branch_counts.values().copied().max().unwrap_or(0);
-    branch_counts.len() >= 3 && max * 2 <= total
+    branch_counts.len() >= 8 && max * 2 <= total
 }
 
 /// Finds the accumulation points of the last snapshot.
@@ -235,7 +237,7 @@ pub fn find(g: &HeapGraph, tree: &PathTree, c: &Candidates) -> Accumulations {
         let mut suspects: Vec<u32> = Vec::new();
         for a in &list {
             let fresh = a.tops.iter().any(|&t| c.born(t) == last_born);
-            if a.tops.len() <= 2 || (c.n_snaps >= 3 && !fresh) {
+            if a.tops.len() <= 2 || (a.tops.len() <= 16 && c.n_snaps >= 3 && !fresh) {
                 suspects.extend(a.tops.iter().copied());
             }
         }

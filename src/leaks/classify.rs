@@ -114,6 +114,19 @@ fn handle_near(s: &Subject<'_>, o: u32, hops: u32) -> Option<u32> {
 /// An object of one of `classes` (or a Node TCP wrap) within a few hops of `o` through
 /// new objects.
 fn class_near(s: &Subject<'_>, o: u32, hops: u32, classes: &[&str]) -> Option<u32> {
+    near_matching(s, o, hops, &|cls: &str, depth: u32| {
+        classes.contains(&cls) || (depth > 0 && cls.starts_with("Node / TCP"))
+    })
+}
+
+/// An object whose class satisfies `pred(class, depth)` within a few hops of `o` through
+/// new objects.
+fn near_matching(
+    s: &Subject<'_>,
+    o: u32,
+    hops: u32,
+    pred: &dyn Fn(&str, u32) -> bool,
+) -> Option<u32> {
     let g = s.g;
     let mut frontier = vec![o];
     let mut seen = std::collections::HashSet::new();
@@ -121,8 +134,7 @@ fn class_near(s: &Subject<'_>, o: u32, hops: u32, classes: &[&str]) -> Option<u3
     for depth in 0..=hops {
         let mut next = Vec::new();
         for &x in &frontier {
-            let cls = s.class(x);
-            if classes.contains(&cls) || (depth > 0 && cls.starts_with("Node / TCP")) {
+            if pred(s.class(x), depth) {
                 return Some(x);
             }
             if depth == hops {
@@ -243,7 +255,10 @@ pub fn classify(s: &Subject<'_>) -> Verdict {
         .or(Some(s.rep));
     // Library objects created per call that register listeners (a logger's exception
     // handlers): the fix is to create one, not to remove the library's listener.
-    let logger = shapes::is_logger_class(s.unit_class);
+    let logger = shapes::is_logger_class(s.unit_class)
+        || s.units.iter().take(8).any(|&u| {
+            near_matching(s, u, 3, &|cls: &str, _| shapes::is_logger_class(cls)).is_some()
+        });
     if node_map && logger {
         return verdict(Pattern::EventListener, Api::Logger, focus_fn, "logger");
     }
@@ -388,7 +403,7 @@ pub fn classify(s: &Subject<'_>) -> Verdict {
             "Map" | "SafeMap" | "WeakMap" => (Api::MapLike, "Map entry"),
             "Set" | "SafeSet" | "WeakSet" => (Api::SetLike, "Set entry"),
             "Array" => (Api::ArrayLike, "array element"),
-            _ => (Api::ObjectLike, "property"),
+            _ => (Api::ObjectLike, "entry"),
         };
         if unit_is_fn && matches!(api, Api::ArrayLike | Api::SetLike) {
             return verdict(

@@ -235,9 +235,7 @@ pub fn reason(w: &Words<'_>) -> String {
             owner.as_deref().unwrap_or("a stream")
         ),
         (Pattern::EventListener, Api::Logger) => format!(
-            "{} {} instances{lib} are created on every call, and each registers listeners on {}{} that are never removed; they keep {bytes} alive",
-            w.count,
-            w.unit_class,
+            "{units}{lib} are created on every call, and each registers listeners on {}{} that are never removed; they keep {bytes} alive",
             owner.as_deref().unwrap_or("an event target"),
             v.event
                 .as_deref()

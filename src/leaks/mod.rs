@@ -28,6 +28,8 @@ pub mod grouping;
 pub mod location;
 pub mod owners;
 pub mod shapes;
+#[cfg(test)]
+mod tests;
 
 use crate::heap::HeapGraph;
 use crate::heap::ids::SnapshotIds;
