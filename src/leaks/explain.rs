@@ -167,9 +167,20 @@ pub fn keeps(g: &HeapGraph, o: u32) -> Vec<KeepStep> {
 }
 
 /// How the owner reads in a sentence: `` `configBus` `` or `` `ReportService.#rendered` ``.
-pub fn owner_text(o: &Owner, display: &str) -> String {
+pub fn owner_text(o: &Owner, display: &str, entry: Option<&str>) -> String {
     if o.origin == Origin::Runtime && o.edge.is_some() {
         return format!("`{display}`");
+    }
+    if let Origin::Library(lib) = &o.origin {
+        // `Subject.currentObservers` of `priceTicks` (in `rxjs`)
+        let inner = match o.kind {
+            OwnerKind::Property | OwnerKind::ClassField | OwnerKind::MapEntry => {
+                format!("`{}.{}`", o.holder_class, o.name)
+            }
+            _ => format!("`{}`", o.name),
+        };
+        let of = entry.map(|e| format!(" of `{e}`")).unwrap_or_default();
+        return format!("{inner}{of} (in `{lib}`)");
     }
     match o.kind {
         OwnerKind::Property | OwnerKind::ClassField => format!("`{}.{}`", o.holder_class, o.name),
@@ -188,6 +199,8 @@ pub struct Words<'a> {
     pub owner: Option<&'a Owner>,
     /// The owner as the user's code names it ([`Owner::display_name`]).
     pub owner_name: Option<String>,
+    /// The user's variable that holds a library owner.
+    pub owner_entry: Option<String>,
     pub library: Option<&'a Library>,
     pub unit_class: &'a str,
     pub fn_name: Option<&'a str>,
@@ -215,16 +228,25 @@ fn plural(n: u64, one: &str) -> String {
 /// The reason sentence.
 pub fn reason(w: &Words<'_>) -> String {
     let v = w.verdict;
-    let owner = w
-        .owner
-        .map(|o| owner_text(o, w.owner_name.as_deref().unwrap_or(&o.name)));
+    let owner = w.owner.map(|o| {
+        owner_text(
+            o,
+            w.owner_name.as_deref().unwrap_or(&o.name),
+            w.owner_entry.as_deref(),
+        )
+    });
     let of_owner = owner
         .as_deref()
         .map(|o| format!(" of {o}"))
         .unwrap_or_default();
     let fname = w.fn_name.map(|n| format!(" (`{n}`)")).unwrap_or_default();
+    // Named with the owner already when the owner lives in the library.
+    let lib_owner = w
+        .owner
+        .is_some_and(|o| matches!(o.origin, Origin::Library(_)));
     let lib = w
         .library
+        .filter(|_| !lib_owner)
         .map(|l| format!(" inside `{}` ({})", l.name, l.holder))
         .unwrap_or_default();
     let units = plural(w.count, &v.unit);

@@ -414,6 +414,10 @@ fn finding(
         verdict: &verdict,
         owner: owner.as_ref(),
         owner_name: owner.as_ref().map(|o| o.display_name(g)),
+        owner_entry: owner
+            .as_ref()
+            .and_then(|o| o.entry)
+            .map(|(_, e)| g.edge_name(e).into_owned()),
         library: located.library.as_ref(),
         unit_class: &grp.unit_class,
         fn_name: located.name.as_deref(),

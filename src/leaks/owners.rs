@@ -201,7 +201,7 @@ pub fn find(
     o.script = script_of(g, scripts, o.holder, o.target);
     o.origin = o.script.as_deref().map_or(Origin::User, source::origin);
     if o.origin != Origin::User {
-        o.entry = user_entry(g, tree, scripts, o.holder);
+        o.entry = user_entry(g, tree, scripts, o.holder, &o.origin);
     }
     Some(o)
 }
@@ -254,27 +254,62 @@ pub fn script_of(
     best.map(|b| b.1).or_else(|| script_at(g, scripts, target))
 }
 
-/// The nearest named reference above `holder` on the tree path that the user's code holds.
+/// The nearest named reference above `holder` that the user's code holds (a variable or
+/// property of the user's scripts) to an object of the owner's library, searched through
+/// the retainers, nearest first; among equally near ones, the one on the shortest path.
 fn user_entry(
     g: &HeapGraph,
     tree: &PathTree,
     scripts: &HashMap<u32, Script>,
     holder: u32,
+    origin: &Origin,
 ) -> Option<(u32, usize)> {
-    let edges = tree.edges_to(holder);
-    for &e in edges.iter().rev() {
-        let e = e as usize;
-        let to = g.raw.edge_to[e];
-        let from = tree.parent[to as usize];
-        if from == NO_PARENT || named(g, from, e, false).is_none() {
-            continue;
+    let mut frontier = vec![holder];
+    let mut seen = std::collections::HashSet::new();
+    seen.insert(holder);
+    for _ in 0..12 {
+        let mut found: Option<((u8, u32), u32, usize)> = None;
+        let mut next = Vec::new();
+        for &o in &frontier {
+            for ri in g.retainers(o) {
+                let from = g.ret_node[ri];
+                let e = g.ret_edge[ri] as usize;
+                let fty = g.node_type(from);
+                if g.raw.edge_type[e] == g.types.e_weak
+                    || fty == g.types.n_code
+                    || fty == g.types.n_object_shape
+                    || fty == g.types.n_synthetic
+                    || tree.depth[from as usize] == u32::MAX
+                {
+                    continue;
+                }
+                // The user's variable must hold an object of the owner's library itself
+                // (the cache, the subject, the memoized function), not something that
+                // merely leads there (the server, the app).
+                let target_origin = script_at(g, scripts, o).map(|s| source::origin(&s));
+                if named(g, from, e, false).is_some() && target_origin.as_ref() == Some(origin) {
+                    let s = script_of(g, scripts, from, o);
+                    if s.as_deref()
+                        .is_some_and(|s| source::origin(s) == Origin::User)
+                    {
+                        let rank = (
+                            u8::from(tree.parent[o as usize] != from),
+                            tree.depth[from as usize],
+                        );
+                        if found.as_ref().is_none_or(|f| rank < f.0) {
+                            found = Some((rank, from, e));
+                        }
+                    }
+                }
+                if seen.len() < 4096 && seen.insert(from) {
+                    next.push(from);
+                }
+            }
         }
-        let s = script_of(g, scripts, from, to);
-        if s.as_deref()
-            .is_some_and(|s| source::origin(s) == Origin::User)
-        {
+        if let Some((_, from, e)) = found {
             return Some((from, e));
         }
+        frontier = next;
     }
     None
 }
@@ -310,7 +345,7 @@ fn find_named(
                 edge: Some(e),
                 name,
                 kind,
-                holder_class: g.class_name(ap).to_string(),
+                holder_class: holder_label(g, ap),
                 target: g.raw.edge_to[e],
                 structure: Vec::new(),
                 event: None,
@@ -341,7 +376,7 @@ fn find_named(
                 } else {
                     OwnerKind::DomNode
                 },
-                holder_class: g.class_name(cur).to_string(),
+                holder_class: holder_label(g, cur),
                 target: cur,
                 structure,
                 event,
@@ -357,7 +392,7 @@ fn find_named(
                 edge: None,
                 name: "window".into(),
                 kind: OwnerKind::Global,
-                holder_class: g.class_name(cur).to_string(),
+                holder_class: holder_label(g, cur),
                 target: cur,
                 structure,
                 event,
@@ -408,7 +443,7 @@ fn find_named(
                 edge: Some(e),
                 name: nm,
                 kind,
-                holder_class: g.class_name(from).to_string(),
+                holder_class: holder_label(g, from),
                 target: g.raw.edge_to[e],
                 structure,
                 event,
@@ -450,7 +485,7 @@ pub fn pool_owner(g: &HeapGraph, unit: u32, owner_classes: &[&str]) -> Option<Ow
                         edge: Some(e),
                         name: g.edge_name(e).into_owned(),
                         kind: OwnerKind::ClassField,
-                        holder_class: g.class_name(from).to_string(),
+                        holder_class: holder_label(g, from),
                         target,
                         structure: chain[1..].to_vec(),
                         event: None,
@@ -467,4 +502,15 @@ pub fn pool_owner(g: &HeapGraph, unit: u32, owner_classes: &[&str]) -> Option<Ow
         frontier = next;
     }
     None
+}
+
+/// The holder's class as a developer reads it: a function's own name (`router`) rather
+/// than `Function`.
+fn holder_label(g: &HeapGraph, o: u32) -> String {
+    let n = g.raw_name(o);
+    if g.node_type(o) == g.types.n_closure && !n.is_empty() && n != "native_bind" {
+        n.to_string()
+    } else {
+        g.class_name(o).to_string()
+    }
 }
