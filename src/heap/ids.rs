@@ -3,15 +3,14 @@
 //! The finder builds the full [`HeapGraph`] for the last snapshot only. Every earlier
 //! snapshot is reduced to this: the node ids (sorted), one small fingerprint per id (a hash
 //! of the node's type and name, so that the same id in two snapshots of one process can be
-//! seen to be the same object), the node count, the total size, the ids of the root's
-//! children, and a hash of the header's type and field lists (which differ between V8
-//! versions). That is enough to tell which objects are new and which survived, and to check
+//! seen to be the same object), the node count, the total size, and a hash of the
+//! header's type and field lists (which differ between V8 versions). That is enough to tell which objects are new and which survived, and to check
 //! that the snapshots come from one process and are given in order (`leaks::checks`).
 //!
 //! Contract C1: `from_graph` builds it from an analysed graph; a streaming loader may fill
 //! the same struct straight from the file.
 
-use super::graph::{HeapGraph, ROOT};
+use super::graph::HeapGraph;
 use super::parse::{Meta, RawSnapshot};
 
 /// The ids of one snapshot and what the finder's checks need.
@@ -24,8 +23,6 @@ pub struct SnapshotIds {
     pub node_count: u64,
     /// Sum of self sizes plus `extra_native_bytes` (DevTools' total size).
     pub total_bytes: u64,
-    /// Ids of the root's children (the GC roots, the global objects, embedder roots).
-    pub root_children: Vec<u32>,
     /// Hash of the header's node/edge types and fields: equal for one V8 version.
     pub format: u64,
 }
@@ -78,22 +75,11 @@ impl SnapshotIds {
         pairs.dedup_by_key(|p| p.0);
         let total: u64 =
             raw.node_self.iter().map(|&s| s as u64).sum::<u64>() + raw.meta.extra_native_bytes;
-        let mut root_children: Vec<u32> = if n > 0 {
-            let r = ROOT as usize;
-            (raw.first_edge[r] as usize..raw.first_edge[r + 1] as usize)
-                .filter_map(|e| raw.node_id.get(*raw.edge_to.get(e)? as usize).copied())
-                .collect()
-        } else {
-            Vec::new()
-        };
-        root_children.sort_unstable();
-        root_children.dedup();
         SnapshotIds {
             ids: pairs.iter().map(|p| p.0).collect(),
             fingerprints: pairs.iter().map(|p| p.1).collect(),
             node_count: n as u64,
             total_bytes: total,
-            root_children,
             format: format_hash(&raw.meta),
         }
     }

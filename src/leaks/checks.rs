@@ -157,7 +157,6 @@ mod tests {
             fingerprints: pairs.iter().map(|p| p.1).collect(),
             node_count: pairs.len() as u64,
             total_bytes: 0,
-            root_children: Vec::new(),
             format,
         }
     }

@@ -57,7 +57,6 @@ impl Heap {
             fingerprints: pairs.iter().map(|p| p.1).collect(),
             node_count: pairs.len() as u64,
             total_bytes: 0,
-            root_children: Vec::new(),
             format: crate::heap::ids::format_hash(&meta()),
         }
     }
