@@ -658,6 +658,11 @@ fn assemble(
             }
             None => (units, unit_class, count),
         };
+    // A handle wrap (`TCP`, `Pipe`) stands for the JavaScript socket that owns it.
+    let (units, unit_class) = match owners_of_handles(g, &units, &unit_class) {
+        Some((socks, cls)) => (socks, cls),
+        None => (units, unit_class),
+    };
     let rep = if incidental_container {
         rep_of(&units, None)
     } else {
@@ -665,6 +670,8 @@ fn assemble(
     };
     let rep = if g.class_name(rep) == unit_class || units.contains(&rep) {
         rep
+    } else if units.iter().any(|&u| g.class_name(u) == unit_class) {
+        rep_of(&units, Some(&unit_class))
     } else {
         rep_of(&prim.tops, None)
     };
@@ -683,6 +690,27 @@ fn assemble(
         incidental_container,
         owner: None,
     }
+}
+
+/// The JavaScript objects (`Socket`) that own handle wraps (`TCP`, `Pipe`, `TLSWrap`)
+/// through `owner_symbol`, when every unit has one.
+fn owners_of_handles(g: &HeapGraph, units: &[u32], unit_class: &str) -> Option<(Vec<u32>, String)> {
+    if !matches!(unit_class, "TCP" | "Pipe" | "TLSWrap" | "UDP") || units.is_empty() {
+        return None;
+    }
+    let owners: Vec<u32> = units
+        .iter()
+        .map(|&u| {
+            g.edges(u)
+                .find(|&e| g.edge_name(e).contains("owner_symbol"))
+                .map(|e| g.raw.edge_to[e])
+        })
+        .collect::<Option<Vec<u32>>>()?;
+    let cls = g.class_name(*owners.first()?).to_string();
+    owners
+        .iter()
+        .all(|&o| g.class_name(o) == cls)
+        .then_some((owners, cls))
 }
 
 /// When most timer units are the idle timers of connections (their callback bound to a
