@@ -79,7 +79,13 @@ pub struct Unparsed {
 ///   "time_in_gc_percent": 3.4,          // sum of pauses / duration
 ///   "heap_after_gc_mb": {"first": 4.1, "last": 80.2, "min": 3.6, "max": 81.0},
 ///   "growth_mb_per_hour": 3600.0,       // trend of the post-GC floor, MiB per hour
-///   "verdict": "leak",                  // "leak" | "no-leak" | "inconclusive"
+///   "growth_bytes_per_hour": 3774873600.0,      // the same in bytes per hour, and the
+///   "growth_low_bytes_per_hour": 3.5e9,         // 95 % interval of the Theil-Sen slope
+///   "growth_high_bytes_per_hour": 4.0e9,
+///   "span_seconds": 40.1,               // the window the growth was fitted on
+///   "too_short_for_rate": true,         // span under 6 min: the hourly rate extrapolates >10x
+///   "method": "Theil-Sen on ...",       // which points, which estimator
+///   "verdict": "leak",                  // "leak" | "no-leak" | "inconclusive" (see trend)
 ///   "reason": "steady growth ...",      // one line
 ///   "series": [[t_ms, heap_after_mb], ...],   // every event, in time order
 ///   "floor": [[t_ms, heap_after_mb], ...],    // the points the trend was fitted on
@@ -105,6 +111,22 @@ pub struct GcReport {
     pub time_in_gc_percent: f64,
     pub heap_after_gc_mb: HeapRange,
     pub growth_mb_per_hour: f64,
+    /// `growth_mb_per_hour` in bytes per hour, with the 95 % interval of the slope.
+    #[serde(default)]
+    pub growth_bytes_per_hour: f64,
+    #[serde(default)]
+    pub growth_low_bytes_per_hour: f64,
+    #[serde(default)]
+    pub growth_high_bytes_per_hour: f64,
+    /// Length of the fitted window, seconds (`trend.t_start`..`trend.t_end`, isolate clock).
+    #[serde(default)]
+    pub span_seconds: f64,
+    /// The fitted window is too short for an hourly rate (see `trend::Trend`).
+    #[serde(default)]
+    pub too_short_for_rate: bool,
+    /// How the growth was obtained.
+    #[serde(default)]
+    pub method: String,
     pub verdict: Verdict,
     pub reason: String,
     pub series: Vec<[f64; 2]>,
@@ -443,6 +465,9 @@ fn round(v: f64, digits: i32) -> f64 {
     (v * m).round() / m
 }
 
+/// V8's "MB" are MiB.
+const MIB: f64 = 1048576.0;
+
 /// Minimum full GCs for their post-GC heap to be the floor on its own.
 const MIN_FULL_GCS: usize = 3;
 
@@ -596,6 +621,12 @@ pub fn summarize(name: &str, parsed: ParsedLog) -> GcReport {
         time_in_gc_percent,
         heap_after_gc_mb,
         growth_mb_per_hour: round(tr.growth_per_hour, 3),
+        growth_bytes_per_hour: (tr.growth_per_hour * MIB).round(),
+        growth_low_bytes_per_hour: (tr.growth_low_per_hour * MIB).round(),
+        growth_high_bytes_per_hour: (tr.growth_high_per_hour * MIB).round(),
+        span_seconds: round(tr.span_s, 3),
+        too_short_for_rate: tr.too_short_for_rate,
+        method: tr.method.clone(),
         verdict: tr.verdict,
         reason: tr.reason.clone(),
         series: events.iter().map(|e| [e.t_ms, e.heap_after_mb]).collect(),

@@ -9,7 +9,7 @@
 //! expression run is recorded in `queries`, so a report can show how to detect the leak.
 
 use crate::error::InputError;
-use crate::series::trend::{self, Point, Verdict};
+use crate::series::trend::{self, Point, Trend, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -36,8 +36,23 @@ pub struct SeriesReport {
     pub labels: BTreeMap<String, String>,
     /// Number of finite samples.
     pub samples: usize,
-    /// Trend of the post-GC floor, bytes per hour (or the query's unit per hour).
+    /// Trend of the post-GC floor, bytes per hour (or the query's unit per hour), with the
+    /// 95 % interval of the Theil-Sen slope.
     pub growth_bytes_per_hour: f64,
+    #[serde(default)]
+    pub growth_low_bytes_per_hour: f64,
+    #[serde(default)]
+    pub growth_high_bytes_per_hour: f64,
+    /// Length of the fitted window, seconds (`trend.t_start`..`trend.t_end`, Unix seconds).
+    #[serde(default)]
+    pub span_seconds: f64,
+    /// The fitted window is too short for an hourly rate (see `trend::Trend`).
+    #[serde(default)]
+    pub too_short_for_rate: bool,
+    /// How the growth was obtained (which points, which estimator).
+    #[serde(default)]
+    pub method: String,
+    /// `leak` | `no-leak` | `inconclusive`, with the same meaning everywhere (see `trend`).
     pub verdict: Verdict,
     pub reason: String,
     /// First and last finite value.
@@ -48,6 +63,10 @@ pub struct SeriesReport {
     pub gc_pause_p95_ms: Option<f64>,
     /// `[unix_seconds, value]` pairs as Prometheus returned them (non-finite values dropped).
     pub values: Vec<[f64; 2]>,
+    /// The trend in full (fitted window `t_start`..`t_end` in Unix seconds); absent in
+    /// answers written before it existed.
+    #[serde(default)]
+    pub trend: Option<Trend>,
 }
 
 /// The JSON of `memsleuth metrics --format json`.
@@ -60,9 +79,16 @@ pub struct SeriesReport {
 ///   "query": "nodejs_heap_size_used_bytes",           // the PromQL of the series below
 ///   "queries": ["nodejs_heap_size_used_bytes", "histogram_quantile(0.95, ...)"],  // all run
 ///   "start": 1795536048.0, "end": 1795536148.0, "step_s": 1.0,   // null for a saved file
-///   "series": [ {"labels": {...}, "samples": 61, "growth_bytes_per_hour": 3.7e9,
+///   "series": [ {"labels": {...}, "samples": 61,
+///                "growth_bytes_per_hour": 3.7e9,          // Theil-Sen slope of the floor
+///                "growth_low_bytes_per_hour": 3.4e9,      // its 95 % interval
+///                "growth_high_bytes_per_hour": 4.0e9,
+///                "span_seconds": 60.0,                    // the fitted window
+///                "too_short_for_rate": true,              // span under 6 min
+///                "method": "Theil-Sen on ...",
 ///                "verdict": "leak", "reason": "...", "first_value": ..., "last_value": ...,
-///                "gc_pause_p95_ms": 9.5 | null, "values": [[t, v], ...]} ],
+///                "gc_pause_p95_ms": 9.5 | null, "values": [[t, v], ...],
+///                "trend": { ... } } ],                    // see trend::Trend
 ///   "gc_pause_p95_ms": 9.5 | null,      // the largest p95 of all series
 ///   "verdict": "leak",                  // leak if any series leaks, else inconclusive if any is
 ///   "notes": ["step raised to 2 s to stay under 11,000 points"]
@@ -232,12 +258,18 @@ pub fn analyze_series(raw: Vec<RawSeries>) -> Vec<SeriesReport> {
                 labels: s.labels,
                 samples: s.points.len(),
                 growth_bytes_per_hour: tr.growth_per_hour.round(),
+                growth_low_bytes_per_hour: tr.growth_low_per_hour.round(),
+                growth_high_bytes_per_hour: tr.growth_high_per_hour.round(),
+                span_seconds: tr.span_s,
+                too_short_for_rate: tr.too_short_for_rate,
+                method: tr.method.clone(),
                 verdict: tr.verdict,
-                reason: tr.reason,
+                reason: tr.reason.clone(),
                 first_value: s.points.first().map(|p| p.v),
                 last_value: s.points.last().map(|p| p.v),
                 gc_pause_p95_ms: None,
                 values: s.points.iter().map(|p| [p.t, p.v]).collect(),
+                trend: Some(tr),
             }
         })
         .collect()
