@@ -66,8 +66,18 @@ fn golden_no_leak() {
 }
 
 #[test]
-fn golden_no_evidence() {
-    check_case("empty");
+fn golden_oom_crash_log() {
+    check_case("oom");
+}
+
+#[test]
+fn golden_short_window_far_limit() {
+    check_case("short-far");
+}
+
+#[test]
+fn golden_short_window_near_limit() {
+    check_case("short-near");
 }
 
 #[test]
