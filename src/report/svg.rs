@@ -126,10 +126,21 @@ pub fn memory_chart(c: &MemoryChart) -> String {
         return s;
     }
     let (div, unit) = y_unit(ymax);
+    // legend below the plot, two columns: one row per two entries
+    let mut entries: Vec<(String, usize, &str)> = c
+        .series
+        .iter()
+        .map(|se| (se.name.clone(), se.color, se.style.as_str()))
+        .collect();
+    for t in &c.trends {
+        entries.push((format!("{} {}", t.label, t.name), t.color, "trend"));
+    }
+    let legend_rows = entries.len().div_ceil(2) as f64;
     let ml = 72.0;
-    let mt = 58.0;
-    let mb = 52.0;
-    let h = 340.0;
+    let mt = 34.0;
+    let plot_h = 250.0;
+    let mb = 52.0 + 18.0 * legend_rows + 8.0;
+    let h = mt + plot_h + mb;
     let px = |x: f64| ml + (x - xmin) / (xmax - xmin) * (W - ml - MR);
     let py = |y: f64| h - mb - (y / ymax) * (h - mt - mb);
     let _ = write!(
@@ -216,25 +227,38 @@ pub fn memory_chart(c: &MemoryChart) -> String {
         r1(h - mb),
         r1(W - MR),
         r1((ml + W - MR) / 2.0),
-        r1(h - 10.0),
+        r1(mt + plot_h + 36.0),
         html_escape(&x_title),
         r1((mt + h - mb) / 2.0)
     );
-    // markers
-    for m in &c.markers {
-        if !(m.x.is_finite() && m.x >= xmin && m.x <= xmax) {
-            continue;
+    // markers: those closer than 2 % of the width share one line and one label
+    let mut marks: Vec<(f64, String)> = Vec::new();
+    let mut sorted: Vec<&crate::report::model::ChartMarker> = c
+        .markers
+        .iter()
+        .filter(|m| m.x.is_finite() && m.x >= xmin && m.x <= xmax)
+        .collect();
+    sorted.sort_by(|a, b| a.x.total_cmp(&b.x));
+    for m in sorted {
+        match marks.last_mut() {
+            Some((x, label)) if (px(m.x) - px(*x)).abs() < 0.02 * (W - ml - MR) => {
+                label.push_str(", ");
+                label.push_str(&m.label);
+            }
+            _ => marks.push((m.x, m.label.clone())),
         }
-        let xx = px(m.x);
+    }
+    for (x, label) in &marks {
+        let xx = px(*x);
         let _ = write!(
             s,
             r##"<line class="marker" x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#8c959f" stroke-dasharray="2 3"/><text x="{3}" y="{4}" font-size="10" fill="#57606a" transform="rotate(-90 {3} {4})" text-anchor="end">{5}</text>"##,
             r1(xx),
             r1(mt),
             r1(h - mb),
-            r1(xx + 10.0),
+            r1(xx - 3.0),
             r1(mt + 2.0),
-            html_escape(&m.label)
+            html_escape(label)
         );
     }
     if let Some(l) = limit_in_range {
@@ -307,87 +331,72 @@ pub fn memory_chart(c: &MemoryChart) -> String {
         let col = color(t.color);
         let _ = write!(
             s,
-            r##"<line class="trend" x1="{}" y1="{}" x2="{}" y2="{}" stroke="{col}" stroke-width="2.4" stroke-dasharray="7 4"/><text x="{}" y="{}" font-size="11" font-weight="600" fill="{col}" text-anchor="end">{}</text>"##,
+            r##"<line class="trend" x1="{}" y1="{}" x2="{}" y2="{}" stroke="{col}" stroke-width="2.4" stroke-dasharray="7 4"/>"##,
             r1(px(x0)),
             r1(py(y0)),
             r1(px(x1)),
-            r1(py(y1)),
-            r1(px(x1).min(W - MR - 2.0)),
-            r1(py(y1) - 8.0),
-            html_escape(&t.label)
+            r1(py(y1))
         );
     }
-    // legend: one swatch per series, then the trends
-    let mut lx = ml;
-    let mut ly = 16.0;
-    let mut entries: Vec<(String, usize, &str)> = c
-        .series
-        .iter()
-        .map(|se| (se.name.clone(), se.color, se.style.as_str()))
-        .collect();
-    if !c.trends.is_empty() {
-        entries.push(("dashed: trend over its fitted window".into(), 6, "trend"));
-    }
-    for (name, col_i, style) in entries {
-        let mut label: String = name.chars().take(70).collect();
-        if name.chars().count() > 70 {
+    // legend: one swatch per series, then each trend with its rate
+    let col_w = (W - ml - MR) / 2.0;
+    let max_chars = ((col_w - 28.0) / 6.0) as usize;
+    for (i, (name, col_i, style)) in entries.iter().enumerate() {
+        let lx = ml + col_w * (i % 2) as f64;
+        let ly = mt + plot_h + 62.0 + 18.0 * (i / 2) as f64;
+        let mut label: String = name.chars().take(max_chars).collect();
+        if name.chars().count() > max_chars {
             label.push('…');
         }
-        let wlen = 22.0 + 6.2 * label.chars().count() as f64;
-        if lx + wlen > W - MR && lx > ml {
-            lx = ml;
-            ly += 16.0;
-        }
-        let col = color(col_i);
-        let sw = match style {
+        let col = color(*col_i);
+        let sw = match *style {
             "line" => format!(
                 r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{col}" stroke-width="2"/>"##,
                 r1(lx),
                 r1(ly - 4.0),
-                r1(lx + 14.0),
+                r1(lx + 16.0),
                 r1(ly - 4.0)
             ),
             "trend" => format!(
-                r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#333" stroke-width="2" stroke-dasharray="5 3"/>"##,
+                r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{col}" stroke-width="2.4" stroke-dasharray="5 3"/>"##,
                 r1(lx),
                 r1(ly - 4.0),
-                r1(lx + 14.0),
+                r1(lx + 16.0),
                 r1(ly - 4.0)
             ),
             "markers" => format!(
                 r##"<rect x="{}" y="{}" width="8" height="8" fill="{col}" transform="rotate(45 {} {})"/>"##,
-                r1(lx + 3.0),
+                r1(lx + 4.0),
                 r1(ly - 8.0),
-                r1(lx + 7.0),
+                r1(lx + 8.0),
                 r1(ly - 4.0)
             ),
             _ => format!(
                 r##"<circle cx="{}" cy="{}" r="3.2" fill="{col}"/>"##,
-                r1(lx + 7.0),
+                r1(lx + 8.0),
                 r1(ly - 4.0)
             ),
         };
         let _ = write!(
             s,
             r##"{sw}<text x="{}" y="{}" font-size="11" fill="#333">{}</text>"##,
-            r1(lx + 18.0),
+            r1(lx + 22.0),
             r1(ly),
             html_escape(&label)
         );
-        lx += wlen + 12.0;
     }
     s.push_str("</svg>");
     s
 }
 
-/// Growth per class: one horizontal bar per leaked group (+MB), labelled with +instances.
+/// Growth per class: one horizontal bar per leaked group (retained bytes added), labelled.
 pub fn growth_bars(bars: &[Bar]) -> String {
     let mut s = String::new();
     if bars.is_empty() {
         return s;
     }
     let row = 30.0;
-    let label_w = 300.0;
+    let label_w = 220.0;
     let h = MT + row * bars.len() as f64 + 12.0;
     let max = bars
         .iter()
@@ -405,9 +414,9 @@ pub fn growth_bars(bars: &[Bar]) -> String {
     );
     for (i, b) in bars.iter().enumerate() {
         let y = MT + row * i as f64;
-        let w = (b.bytes.abs() / max) * (W - label_w - 200.0);
-        let mut label: String = b.label.chars().take(48).collect();
-        if b.label.chars().count() > 48 {
+        let w = (b.bytes.abs() / max) * (W - label_w - 300.0);
+        let mut label: String = b.label.chars().take(34).collect();
+        if b.label.chars().count() > 34 {
             label.push('…');
         }
         let _ = write!(

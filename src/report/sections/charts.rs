@@ -23,6 +23,32 @@ fn thin(points: &[(f64, f64)], max: usize) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// A source's name short enough for a legend: the kind of evidence and what it measures.
+fn short_name(s: &GrowthSource) -> String {
+    match s.kind {
+        SourceKind::Capture => "capture: heap after a forced full GC".into(),
+        SourceKind::GcLog if s.tier == crate::report::facts::Tier::MajorGcFloor => {
+            "GC log: heap after each mark-compact".into()
+        }
+        SourceKind::GcLog => "GC log: post-GC floor".into(),
+        SourceKind::SnapshotTotals => "heap snapshot totals".into(),
+        SourceKind::Prometheus => {
+            let sel = plain(&s.label);
+            let sel = sel.strip_prefix("Prometheus ").unwrap_or(&sel).to_string();
+            let (name, labels) = sel.split_once('{').unwrap_or((sel.as_str(), ""));
+            match name {
+                "nodejs_heap_size_used_bytes" => "Prometheus: heap used".into(),
+                "nodejs_heap_space_size_used_bytes" if labels.contains("space=\"old\"") => {
+                    "Prometheus: old space".into()
+                }
+                "process_resident_memory_bytes" => "Prometheus: resident memory".into(),
+                _ => format!("Prometheus: {name}"),
+            }
+        }
+        _ => plain(&s.label),
+    }
+}
+
 fn color(s: &GrowthSource, i: usize) -> usize {
     match s.kind {
         SourceKind::Capture => 0,
@@ -72,7 +98,7 @@ fn memory_charts(f: &Facts) -> Vec<MemoryChart> {
                 p.iter().map(|(t, v)| (t + off, *v)).collect()
             };
             let col = color(s, i);
-            let name = plain(&s.label);
+            let name = short_name(s);
             match s.kind {
                 SourceKind::SnapshotTotals => series.push(ChartSeries {
                     name: name.clone(),
@@ -82,7 +108,7 @@ fn memory_charts(f: &Facts) -> Vec<MemoryChart> {
                 }),
                 SourceKind::GcLog => {
                     series.push(ChartSeries {
-                        name: "heap after every GC (GC log)".into(),
+                        name: "GC log: heap after every GC".into(),
                         style: "line".into(),
                         color: col,
                         points: thin(&shift(&s.samples), MAX_DRAWN),
@@ -114,7 +140,7 @@ fn memory_charts(f: &Facts) -> Vec<MemoryChart> {
                 && s.kind != SourceKind::SnapshotTotals
             {
                 trends.push(ChartTrend {
-                    name: format!("trend of the {name}"),
+                    name: format!("trend ({name})"),
                     color: col,
                     line: (t0 + off, y0, t1 + off, y1),
                     label: words::rate(r.per_hour),
@@ -212,7 +238,19 @@ pub fn charts(f: &Facts) -> Charts {
             ),
             bytes: g.added_bytes.unwrap_or(0.0),
             instances: g.added,
-            text: plain(&super::group_added_text(g)),
+            text: match g.added_bytes {
+                Some(b) => format!(
+                    "{} {}, about {}",
+                    words::count_delta(g.added),
+                    plain(&super::plural_for(g, g.added.unsigned_abs())),
+                    words::bytes_delta(b)
+                ),
+                None => format!(
+                    "{} {}",
+                    words::count_delta(g.added),
+                    plain(&super::plural_for(g, g.added.unsigned_abs()))
+                ),
+            },
         })
         .collect();
     let retainer = f
