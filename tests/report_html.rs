@@ -266,7 +266,7 @@ fn demo_report_charts_render_in_chromium_and_tell_the_same_story() {
     assert!(html.contains("memory (MiB)"), "y axis unit");
     assert!(html.contains("time (UTC), "), "x axis on wall-clock time");
     assert!(
-        html.contains(">snapshot 1<") && html.contains(">load ends<"),
+        html.contains(">snapshot 1<") && html.contains("load ends<"),
         "markers"
     );
     // the page in Chromium: no console errors, the charts are drawn
