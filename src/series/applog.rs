@@ -406,7 +406,8 @@ fn kernel_oom(line: &str, lineno: u64) -> Option<Incident> {
 }
 
 /// Lines of one OOM kill are merged: an incident of the same kind within 60 lines whose pid
-/// (when both have one) is the same.
+/// (when both have one) is the same, from the same source, or the kernel's kill and systemd's
+/// report of it within 10 lines.
 fn merge_or_push(out: &mut Vec<Incident>, inc: Incident) {
     let line = inc.line.unwrap_or(0);
     if let Some(prev) = out.iter_mut().rev().take(8).find(|p| {
@@ -415,7 +416,16 @@ fn merge_or_push(out: &mut Vec<Incident>, inc: Incident) {
             && gap <= 60
             && match (p.pid, inc.pid) {
                 (Some(a), Some(b)) => a == b,
-                _ => gap <= 10 || p.source == inc.source || p.labels.contains_key("invoked_only"),
+                // systemd reports the kernel's kill of its unit's process.
+                _ => {
+                    p.source == inc.source
+                        || p.labels.contains_key("invoked_only")
+                        || (gap <= 10
+                            && matches!(
+                                (p.source.as_str(), inc.source.as_str()),
+                                ("kernel", "systemd") | ("systemd", "kernel")
+                            ))
+                }
             }
     }) {
         // Keep the most informative figures and message (the "Killed process" line).

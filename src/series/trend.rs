@@ -193,6 +193,15 @@ impl Trend {
         }
     }
 
+    /// Turns a `no-leak` into `inconclusive` with `why` (used when the points cannot bound
+    /// growth, e.g. a floor capped by too few full GCs to be independent measurements).
+    pub fn cap_no_leak(&mut self, why: &str) {
+        if self.verdict == Verdict::NoLeak {
+            self.verdict = Verdict::Inconclusive;
+            self.reason = format!("{}; but {why}", self.reason);
+        }
+    }
+
     /// The change over the fitted window (unit): `slope_per_s * span_s`.
     pub fn change_over_span(&self) -> f64 {
         self.slope_per_s * self.span_s
@@ -405,6 +414,10 @@ pub fn confirmed_floor(points: &[Point], full: &[bool]) -> Vec<Point> {
     out.reverse();
     out
 }
+
+/// Full GCs needed before a floor capped by them ([`confirmed_floor`]) can bound growth:
+/// between them the capped values are ties, not independent measurements.
+pub const MIN_FULL_GCS_TO_BOUND: usize = 6;
 
 /// Number of envelope buckets for a series of `n` raw samples: about one per 5 samples,
 /// at least 6 and at most 60.
