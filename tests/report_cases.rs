@@ -18,7 +18,7 @@ fn an_oom_crash_log_is_critical_and_says_the_heap_ran_out() {
     let (_tmp, out) = run_case("oom");
     let j = json(&out);
     assert_eq!(j["severity"], "Critical");
-    assert_eq!(j["incidents"][0]["kind"], "heap-out-of-memory");
+    assert_eq!(j["incidents"][0]["kind"], "heap-oom");
     assert!(
         j["incidents"][0]["message"]
             .as_str()
@@ -111,4 +111,78 @@ fn no_evidence_is_an_error_that_says_what_to_pass() {
         assert!(err.contains(flag), "{flag} not named: {err}");
     }
     assert!(!tmp.path().join("out").exists(), "nothing is written");
+}
+
+#[test]
+fn app_log_crashes_are_impact_and_one_crash_in_two_logs_counts_once() {
+    // the application log alone: two crashes, no growth series
+    let (_tmp, out) = run_case("applog");
+    let j = json(&out);
+    assert_eq!(j["severity"], "Critical");
+    let kinds: Vec<&str> = j["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["heap-oom", "heap-oom"]);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("- OOM incidents: 2: 2 × V8 heap out of memory"),
+        "{md}"
+    );
+    assert!(md.contains("`app.log.gz:13`, `app.log.gz:47`"), "{md}");
+    assert!(md.contains("- Memory growth: not available"), "{md}");
+    // with the GC log of a third crash: three, each once
+    let (_tmp, out) = run_case("oom-applog");
+    let j = json(&out);
+    assert_eq!(j["incidents"].as_array().unwrap().len(), 3);
+    assert!(
+        j["header"]["severity_reason"]
+            .as_str()
+            .unwrap()
+            .contains("the memory ran out 3 times")
+    );
+}
+
+#[test]
+fn the_same_crash_in_the_gc_log_and_the_app_log_counts_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixtures().join("logs/oom-crash.gc.log.gz"),
+        tmp.path().join("node.log.gz"),
+    )
+    .unwrap();
+    // the GC trace is on the process's own output: the same file is both logs
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_memsleuth"))
+        .args([
+            "report",
+            "--gc-log",
+            "node.log.gz",
+            "--app-log",
+            "node.log.gz",
+            "--out",
+            "r",
+        ])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j = json(&tmp.path().join("r"));
+    assert_eq!(
+        j["incidents"].as_array().unwrap().len(),
+        1,
+        "{}",
+        j["incidents"]
+    );
+    assert!(
+        j["header"]["severity_reason"]
+            .as_str()
+            .unwrap()
+            .contains("the memory ran out once")
+    );
 }

@@ -301,7 +301,7 @@ fn figures_agree_across_outputs_for_the_fixture_cases() {
 
 #[test]
 fn figures_agree_across_outputs_for_the_real_log_cases() {
-    for case in ["oom", "short-far", "short-near"] {
+    for case in ["oom", "short-far", "short-near", "applog", "oom-applog"] {
         let (_tmp, out) = run_case(case);
         check(case, &out);
     }

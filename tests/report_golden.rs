@@ -71,6 +71,11 @@ fn golden_oom_crash_log() {
 }
 
 #[test]
+fn golden_app_log_with_two_crashes() {
+    check_case("applog");
+}
+
+#[test]
 fn golden_short_window_far_limit() {
     check_case("short-far");
 }

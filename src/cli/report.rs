@@ -39,6 +39,9 @@ pub struct Args {
     /// used when --snapshots / --gc-log are not given)
     #[arg(long, value_name = "DIR")]
     pub capture: Option<String>,
+    /// An application or system log with OOM crashes, OOM kills or restarts (repeatable)
+    #[arg(long, value_name = "F")]
+    pub app_log: Vec<String>,
     /// The service's name (also the `job` label in the generated alerts)
     #[arg(long)]
     pub service: Option<String>,
@@ -160,6 +163,7 @@ fn metrics_view(
     }
     Ok(evidence::MetricsView {
         series,
+        incidents: serde_json::from_value(serde_json::to_value(&r.incidents)?)?,
         metric: r.metric.clone(),
         queries: QueryList::Many(r.queries.clone()),
         gc_pause_p95_seconds: r.gc_pause_p95_ms.map(|ms| ms / 1000.0),
@@ -174,7 +178,7 @@ fn python_from_profile(path: &str) -> anyhow::Result<Option<evidence::PythonView
 }
 
 /// What to pass when no evidence was given.
-pub const NO_EVIDENCE: &str = "no evidence given: pass at least one of --snapshots S1 S2 S3 (heap snapshots), --gc-log F (node --trace-gc output), --prometheus URL or --metrics-file F (Prometheus), --python F (Scalene or memray), --capture DIR (a load test with capture.json)";
+pub const NO_EVIDENCE: &str = "no evidence given: pass at least one of --snapshots S1 S2 S3 (heap snapshots), --gc-log F (node --trace-gc output), --prometheus URL or --metrics-file F (Prometheus), --python F (Scalene or memray), --capture DIR (a load test with capture.json), --app-log F (a log with OOM crashes or restarts)";
 
 /// A file inside a capture directory: the name as written, else with `.gz`.
 fn in_capture(dir: &Path, name: &str) -> Option<String> {
@@ -386,6 +390,24 @@ pub fn gather_evidence(args: &Args) -> anyhow::Result<Evidence> {
                 view,
             });
         }
+    }
+    if let Some(m) = &ev.metrics {
+        let incidents: Vec<evidence::Incident> = m
+            .view
+            .incidents
+            .iter()
+            .map(|i| i.to_incident(&m.source))
+            .collect();
+        ev.incidents.extend(incidents);
+    }
+    for f in &args.app_log {
+        let (name, text) = crate::input::load_text(f)?;
+        let r = crate::series::applog::analyze(&name, &text)?;
+        let shown_name = shown(f, out);
+        let v: evidence::AppLogView = serde_json::from_value(serde_json::to_value(&r)?)?;
+        ev.incidents
+            .extend(v.incidents.iter().map(|i| i.to_incident(&shown_name)));
+        ev.app_logs.push(shown_name);
     }
     if !crate::report::facts::has_evidence(&ev) {
         anyhow::bail!(NO_EVIDENCE);

@@ -2,7 +2,7 @@
 //! ([`facts::reconcile`]: every figure, once), then one module per template section
 //! ([`super::sections`]) that words those figures. Pure: no IO, no clock.
 
-use super::evidence::{Evidence, IncidentKind};
+use super::evidence::Evidence;
 use super::facts::{self, Facts};
 use super::model::*;
 use super::sections::{
@@ -15,16 +15,6 @@ use super::words;
 pub fn investigate(ev: &Evidence) -> Investigation {
     let f = facts::reconcile(ev);
     render_facts(&f)
-}
-
-fn incident_kind(k: IncidentKind) -> &'static str {
-    match k {
-        IncidentKind::HeapOutOfMemory => "heap-out-of-memory",
-        IncidentKind::MemoryError => "memory-error",
-        IncidentKind::OomKiller => "oom-killer",
-        IncidentKind::OomKilled => "oom-killed",
-        IncidentKind::Restart => "restart",
-    }
 }
 
 /// Words the reconciled facts into every section.
@@ -100,7 +90,7 @@ pub fn render_facts(f: &Facts) -> Investigation {
             .incidents
             .iter()
             .map(|i| IncidentJson {
-                kind: incident_kind(i.kind).into(),
+                kind: i.kind.as_str().into(),
                 count: i.count,
                 time: i
                     .unix

@@ -46,6 +46,9 @@ pub struct GcView {
     /// The message of the out-of-memory crash, when the log ends in one.
     #[serde(default)]
     pub oom_message: Option<String>,
+    /// The last GC before that crash.
+    #[serde(default)]
+    pub oom_heap: Option<OomHeapView>,
     /// Where `heap_limit_mb` comes from.
     #[serde(default)]
     pub heap_limit_source: Option<String>,
@@ -64,6 +67,21 @@ pub struct GcView {
     /// The trend object, when the `gc` command writes it (fit window, slopes).
     #[serde(default)]
     pub trend: Option<TrendView>,
+}
+
+/// The last GC before an out-of-memory crash (`memsleuth gc`'s `oom_heap`).
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct OomHeapView {
+    /// Isolate clock, ms.
+    #[serde(default)]
+    pub t_ms: f64,
+    /// Live heap after it, MiB.
+    #[serde(default)]
+    pub heap_after_mb: f64,
+    #[serde(default)]
+    pub committed_after_mb: Option<f64>,
+    #[serde(default)]
+    pub line: u64,
 }
 
 /// Fields every analysed series carries under contract C3 (branch `series`): growth with its
@@ -162,6 +180,9 @@ pub struct MetricsView {
     /// GC pause p95 from `nodejs_gc_duration_seconds`, seconds, when present.
     #[serde(default, alias = "gc_pause_p95_s", alias = "gc_p95_seconds")]
     pub gc_pause_p95_seconds: Option<f64>,
+    /// Restarts and OOM kills from kube-state-metrics.
+    #[serde(default)]
+    pub incidents: Vec<IncidentView>,
 }
 
 /// The queries run: a list, or a single string.
@@ -540,18 +561,17 @@ pub struct CaptureEvidence {
     pub started_unix: Option<f64>,
 }
 
-/// What kind of out-of-memory incident or restart an application or system log shows.
+/// What kind of out-of-memory incident or restart the evidence shows (the kinds of
+/// `memsleuth applog`, with the same names in JSON).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "kebab-case")]
 pub enum IncidentKind {
-    /// V8's `FATAL ERROR: ... JavaScript heap out of memory`.
-    HeapOutOfMemory,
-    /// Python's `MemoryError`.
+    /// The runtime's heap ran out (V8's `FATAL ERROR: ... JavaScript heap out of memory`).
+    HeapOom,
+    /// An allocation failed inside the program (Python's `MemoryError`).
     MemoryError,
-    /// The kernel's OOM killer (`Out of memory: Killed process ...`).
-    OomKiller,
-    /// A container terminated with reason `OOMKilled` (kube-state-metrics).
-    OomKilled,
+    /// The kernel's (or a cgroup's) OOM killer killed the process; Kubernetes' `OOMKilled`.
+    OomKill,
     /// A restart of the service (its cause not known to be memory).
     Restart,
 }
@@ -560,6 +580,15 @@ impl IncidentKind {
     /// Whether the incident is the memory running out (not a restart of unknown cause).
     pub fn is_oom(self) -> bool {
         !matches!(self, IncidentKind::Restart)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentKind::HeapOom => "heap-oom",
+            IncidentKind::MemoryError => "memory-error",
+            IncidentKind::OomKill => "oom-kill",
+            IncidentKind::Restart => "restart",
+        }
     }
 }
 
@@ -577,6 +606,72 @@ pub struct Incident {
     pub message: String,
     /// How many incidents this row stands for (restart counters count several).
     pub count: u64,
+    /// A heap OOM's live heap after the last GC before it, bytes (to tell one crash seen in
+    /// two logs from two crashes).
+    #[serde(default)]
+    pub heap_used_bytes: Option<u64>,
+}
+
+/// An incident as `memsleuth applog --format json` (and `metrics`, for kube-state-metrics)
+/// write it; only the fields the report reads.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq)]
+pub struct IncidentView {
+    pub kind: IncidentKind,
+    /// `node`, `python`, `kernel`, `systemd`, `kubernetes`, `kube-state-metrics`.
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub line: Option<u64>,
+    #[serde(default)]
+    pub time: Option<String>,
+    #[serde(default)]
+    pub unix_s: Option<f64>,
+    #[serde(default)]
+    pub process: Option<String>,
+    #[serde(default)]
+    pub count: Option<u64>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Python: `file:line` of the innermost frame.
+    #[serde(default)]
+    pub location: Option<String>,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub heap_used_bytes: Option<u64>,
+}
+
+impl IncidentView {
+    /// The report's incident, read from `file` (the log given, or the Prometheus source).
+    pub fn to_incident(&self, file: &str) -> Incident {
+        let mut source = match self.line {
+            Some(l) => format!("{file}:{l}"),
+            None => format!("{file} ({})", self.source),
+        };
+        if let Some(p) = self.labels.get("pod").or(self.labels.get("container")) {
+            source.push_str(&format!(", {p}"));
+        }
+        let mut message = self.message.clone();
+        if let Some(loc) = &self.location {
+            message.push_str(&format!(" (at {loc})"));
+        }
+        Incident {
+            kind: self.kind,
+            unix_s: self.unix_s.filter(|t| t.is_finite()),
+            time_text: self.time.clone(),
+            source,
+            message,
+            count: self.count.unwrap_or(1).max(1),
+            heap_used_bytes: self.heap_used_bytes,
+        }
+    }
+}
+
+/// `memsleuth applog --format json`: the incidents of one log.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct AppLogView {
+    #[serde(default)]
+    pub incidents: Vec<IncidentView>,
 }
 
 /// A point in time taken from the evidence itself (never from the clock or file mtimes).

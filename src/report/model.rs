@@ -160,7 +160,7 @@ pub struct LeakGroupJson {
 /// An OOM crash or restart.
 #[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct IncidentJson {
-    /// `heap-out-of-memory`, `memory-error`, `oom-killer`, `oom-killed`, `restart`.
+    /// `heap-oom`, `memory-error`, `oom-kill` or `restart` (the kinds of `memsleuth applog`).
     pub kind: String,
     pub count: u64,
     pub time: Option<String>,

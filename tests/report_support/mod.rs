@@ -84,6 +84,17 @@ pub fn case_args(case: &str) -> Vec<String> {
             "--service",
             "records-api",
         ]),
+        // the application log of the same program crashing twice under a restart loop
+        "applog" => s(&["--app-log", "app.log.gz", "--service", "records-api"]),
+        // the GC log of one crash and the application log of two others
+        "oom-applog" => s(&[
+            "--gc-log",
+            "oom-crash.gc.log.gz",
+            "--app-log",
+            "app.log.gz",
+            "--service",
+            "records-api",
+        ]),
         // a real 20 s GC log of a steady leak, with a limit too far to project to from it
         "short-far" => s(&[
             "--gc-log",

@@ -155,6 +155,8 @@ pub struct IncidentFact {
     pub count: u64,
     /// Unix seconds, when dated on wall-clock time.
     pub unix: Option<f64>,
+    /// Seconds of process uptime (a GC log's crash), placed on wall-clock time when the log is.
+    pub uptime_s: Option<f64>,
     /// The time as the evidence gives it otherwise ("uptime 22.8 s").
     pub time_text: Option<String>,
     /// Where it is written (`gc.log`, `app.log:812`).
@@ -264,7 +266,14 @@ pub fn reconcile(ev: &Evidence) -> Facts<'_> {
     let status = leak_status(ev, &sources, headline.as_ref(), &leaks);
     let per_request = per_request(ev, &snapshots, &leaks);
     let limit = limit(ev);
-    let incidents = incidents(ev);
+    let mut incidents = incidents(ev);
+    for i in &mut incidents {
+        if i.unix.is_none()
+            && let Some(t) = i.uptime_s
+        {
+            i.unix = clocks.to_unix(Clock::Uptime, t);
+        }
+    }
     let mut facts = Facts {
         ev,
         service,
@@ -530,32 +539,61 @@ fn limit(ev: &Evidence) -> Option<Limit> {
 
 fn incidents(ev: &Evidence) -> Vec<IncidentFact> {
     let mut out = Vec::new();
+    // The crash a GC log ends in may be one an application log shows too (the GC trace is
+    // on the process's own output): the same live heap after the last GC is the same crash,
+    // counted once, from the application log.
+    let same_crash = |g: &super::evidence::GcEvidence| {
+        let Some(h) = &g.view.oom_heap else {
+            return false;
+        };
+        ev.incidents.iter().any(|i| {
+            i.kind == IncidentKind::HeapOom
+                && i.heap_used_bytes
+                    .is_some_and(|b| (b as f64 - h.heap_after_mb * MIB).abs() < 0.06 * MIB)
+        })
+    };
     if let Some(g) = &ev.gc
         && g.view.oom_count() > 0
+        && !same_crash(g)
     {
-        let last_ms = g
+        let last_ms = g.view.oom_heap.as_ref().map(|h| h.t_ms).or_else(|| {
+            g.view
+                .series
+                .iter()
+                .map(|p| p.0)
+                .filter(|t| t.is_finite())
+                .fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.max(t))))
+        });
+        let message = g
             .view
-            .series
-            .iter()
-            .map(|p| p.0)
-            .filter(|t| t.is_finite())
-            .fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.max(t))));
+            .oom_message
+            .clone()
+            .unwrap_or_else(|| "JavaScript heap out of memory".into());
+        let heap = g
+            .view
+            .oom_heap
+            .as_ref()
+            .filter(|h| h.heap_after_mb.is_finite())
+            .map(|h| {
+                format!(
+                    ", heap {} after the last GC",
+                    super::words::bytes(h.heap_after_mb * MIB)
+                )
+            })
+            .unwrap_or_default();
         out.push(IncidentFact {
-            kind: IncidentKind::HeapOutOfMemory,
+            kind: IncidentKind::HeapOom,
             count: g.view.oom_count(),
             unix: None,
+            uptime_s: last_ms.map(|ms| ms / 1000.0),
             time_text: last_ms.map(|ms| {
                 format!(
-                    "+{} (process uptime, the last GC before the crash)",
+                    "+{} of process uptime{heap}",
                     super::words::duration(ms.max(0.0) / 1000.0)
                 )
             }),
             source: g.file.clone(),
-            message: g
-                .view
-                .oom_message
-                .clone()
-                .unwrap_or_else(|| "JavaScript heap out of memory".into()),
+            message,
         });
     }
     for i in &ev.incidents {
@@ -563,6 +601,7 @@ fn incidents(ev: &Evidence) -> Vec<IncidentFact> {
             kind: i.kind,
             count: i.count.max(1),
             unix: i.unix_s.filter(|t| t.is_finite()),
+            uptime_s: None,
             time_text: i.time_text.clone(),
             source: i.source.clone(),
             message: i.message.clone(),

@@ -10,30 +10,74 @@ use crate::report::model::{ExecutiveSummary, Field};
 use crate::report::patterns;
 use crate::report::words::{self, code};
 
-/// One incident in words: `` `FATAL ERROR: ... out of memory` in `gc.log` (after 22 s of uptime) ``.
-pub fn incident_text(i: &IncidentFact) -> String {
-    let what = match i.kind {
-        IncidentKind::HeapOutOfMemory => "V8 heap out of memory",
-        IncidentKind::MemoryError => "Python MemoryError",
-        IncidentKind::OomKiller => "killed by the kernel's OOM killer",
-        IncidentKind::OomKilled => "container OOMKilled",
+fn kind_text(k: IncidentKind) -> &'static str {
+    match k {
+        IncidentKind::HeapOom => "V8 heap out of memory",
+        IncidentKind::MemoryError => "MemoryError",
+        IncidentKind::OomKill => "killed by the OOM killer",
         IncidentKind::Restart => "restart",
-    };
-    let when = match (i.unix, &i.time_text) {
+    }
+}
+
+fn when_text(i: &IncidentFact) -> String {
+    match (i.unix, &i.time_text) {
         (Some(u), _) => format!(" at {}", words::datetime(words::unix_i(u))),
         (None, Some(t)) => format!(" ({t})"),
         (None, None) => String::new(),
-    };
+    }
+}
+
+/// One incident in words: `` V8 heap out of memory: `FATAL ERROR: ...` in `gc.log` (+22 s ...) ``.
+pub fn incident_text(i: &IncidentFact) -> String {
+    let what = kind_text(i.kind);
     let n = if i.count > 1 {
         format!("{} × ", words::count(i.count))
     } else {
         String::new()
     };
     format!(
-        "{n}{what}: {} in {}{when}",
+        "{n}{what}: {} in {}{}",
         code(&super::one_line(&i.message, what)),
-        code(&i.source)
+        code(&i.source),
+        when_text(i)
     )
+}
+
+/// Incidents in words, the same message said once with every place it was seen:
+/// `` V8 heap out of memory: `FATAL ERROR: ...` (in `a.log:13`, `a.log:47`) ``.
+pub fn incidents_text(list: &[&IncidentFact]) -> String {
+    let mut groups: Vec<(IncidentKind, String, Vec<String>, u64)> = Vec::new();
+    for i in list {
+        let msg = super::one_line(&i.message, kind_text(i.kind));
+        let at = format!("{}{}", code(&i.source), when_text(i));
+        match groups
+            .iter_mut()
+            .find(|(k, m, _, _)| *k == i.kind && *m == msg)
+        {
+            Some(g) => {
+                g.2.push(at);
+                g.3 += i.count;
+            }
+            None => groups.push((i.kind, msg, vec![at], i.count)),
+        }
+    }
+    groups
+        .iter()
+        .map(|(k, m, at, n)| {
+            format!(
+                "{}{}: {} in {}",
+                if *n > 1 {
+                    format!("{} × ", words::count(*n))
+                } else {
+                    String::new()
+                },
+                kind_text(*k),
+                code(m),
+                at.join(", ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The growth clause of the TL;DR: rate, per request, projection.
@@ -93,13 +137,8 @@ fn tldr(f: &Facts) -> String {
     };
     let growth = growth_clause(f);
     if f.oom_seen() {
-        let inc: Vec<String> = f
-            .incidents
-            .iter()
-            .filter(|i| i.kind.is_oom())
-            .map(incident_text)
-            .collect();
-        let mut s = format!("{svc}: the memory ran out ({}).", inc.join("; "));
+        let inc: Vec<&IncidentFact> = f.incidents.iter().filter(|i| i.kind.is_oom()).collect();
+        let mut s = format!("{svc}: the memory ran out ({}).", incidents_text(&inc));
         match (&cause, &fix) {
             (Some(c), Some(x)) => s.push_str(&format!(" Cause: {c}. Fix: {x}.")),
             _ => s.push_str(&format!(
@@ -166,13 +205,8 @@ pub fn executive_summary(f: &Facts) -> ExecutiveSummary {
         ));
     }
     let oom = if f.oom_seen() {
-        let inc: Vec<String> = f
-            .incidents
-            .iter()
-            .filter(|i| i.kind.is_oom())
-            .map(incident_text)
-            .collect();
-        format!("{}: {}", words::count(f.oom_count()), inc.join("; "))
+        let inc: Vec<&IncidentFact> = f.incidents.iter().filter(|i| i.kind.is_oom()).collect();
+        format!("{}: {}", words::count(f.oom_count()), incidents_text(&inc))
     } else {
         let mut looked: Vec<String> = Vec::new();
         if let Some(g) = &f.ev.gc {
