@@ -237,6 +237,18 @@ pub struct MetricSeries {
     /// The trend object, when written (its fit window).
     #[serde(default)]
     pub trend: Option<TrendView>,
+    /// What the trend was fitted on: the series itself, or its target's old generation.
+    #[serde(default)]
+    pub analysed: String,
+    /// The points the trend was fitted on, `[unix_seconds, bytes]`.
+    #[serde(default)]
+    pub floor: Vec<(f64, f64)>,
+    /// `after-major-gc` or `lower-envelope`.
+    #[serde(default)]
+    pub floor_source: String,
+    /// Major GCs in the window (prom-client's counter), when the exporter has it.
+    #[serde(default)]
+    pub major_gcs: Option<u64>,
 }
 
 /// Samples of a series: the points, or only their count.

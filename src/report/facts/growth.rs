@@ -543,19 +543,32 @@ pub fn sources(
                 .cloned()
                 .or_else(|| m.view.metric.clone())
                 .unwrap_or_default();
-            let Some(tier) = metric_tier(&name, &s.labels) else {
+            let Some(mut tier) = metric_tier(&name, &s.labels) else {
                 continue;
             };
             let samples = s.samples.points_s();
             if samples.is_empty() {
                 continue;
             }
-            let pts: Vec<Point> = samples.iter().map(|&(t, v)| Point { t, v }).collect();
-            let floor: Vec<(f64, f64)> =
+            // The analysis may fit the target's old generation confirmed by major GCs
+            // rather than the series itself: that is the more reliable measure.
+            let old_gen = s.analysed.starts_with("old generation");
+            if old_gen {
+                tier = tier.min(Tier::OldSpace);
+            }
+            let floor: Vec<(f64, f64)> = if s.floor.is_empty() {
+                let pts: Vec<Point> = samples.iter().map(|&(t, v)| Point { t, v }).collect();
                 trend::lower_envelope(&pts, trend::envelope_buckets(pts.len()))
                     .into_iter()
                     .map(|p| (p.t, p.v))
-                    .collect();
+                    .collect()
+            } else {
+                s.floor
+                    .iter()
+                    .copied()
+                    .filter(|(t, v)| t.is_finite() && v.is_finite())
+                    .collect()
+            };
             let fit = stats::theil_sen(&floor);
             let (per_hour, verdict, reason) = match s.growth_bytes_per_hour {
                 Some(g) if g.is_finite() => (g, verdict_of(&s.verdict), normalize_rates(&s.reason)),
@@ -578,7 +591,11 @@ pub fn sources(
                 SourceKind::Prometheus,
                 tier,
                 2,
-                format!("Prometheus {}", code(&sel)),
+                if old_gen {
+                    format!("Prometheus old generation of {}", code(&sel))
+                } else {
+                    format!("Prometheus {}", code(&sel))
+                },
                 code(&m.source),
                 s.method.clone().unwrap_or_else(|| {
                     "Theil–Sen over the lower envelope of the samples (the post-GC floor of the sawtooth)".into()

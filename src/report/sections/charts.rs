@@ -36,6 +36,9 @@ fn short_name(s: &GrowthSource) -> String {
             let sel = plain(&s.label);
             let sel = sel.strip_prefix("Prometheus ").unwrap_or(&sel).to_string();
             let (name, labels) = sel.split_once('{').unwrap_or((sel.as_str(), ""));
+            if sel.starts_with("old generation of ") {
+                return "Prometheus: old generation".into();
+            }
             match name {
                 "nodejs_heap_size_used_bytes" => "Prometheus: heap used".into(),
                 "nodejs_heap_space_size_used_bytes" if labels.contains("space=\"old\"") => {

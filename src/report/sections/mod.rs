@@ -61,26 +61,22 @@ pub fn path_one_line(f: &FindingView) -> String {
 }
 
 /// A leaked group's size in words, the one way every section writes it:
-/// `1,800 listeners in the last snapshot (180 → 1,540 → 1,800); the 1,360 confirmed by the
-/// three-snapshot rule retain 10.8 MiB (8.1 KiB each)`.
+/// `1800 leaked listeners retaining 14.2 MiB (8.1 KiB each); 0 → 900 → 1800 across the
+/// snapshots`. The count is the finder's (units the retained size covers); the series is the
+/// units alive in each snapshot.
 pub fn group_size_text(g: &LeakGroup) -> String {
-    let series: Vec<String> = g.per_snapshot.iter().map(|c| words::count(*c)).collect();
-    let last = g.per_snapshot.last().copied().unwrap_or(g.count);
     let mut s = format!(
-        "{} {} in the last snapshot",
-        words::count(last),
-        plural_for(g, last)
-    );
-    if series.len() >= 2 {
-        s.push_str(&format!(" ({})", series.join(" → ")));
-    }
-    s.push_str(&format!(
-        "; the {} confirmed by the three-snapshot rule retain {}",
+        "{} leaked {} retaining {}",
         words::count(g.count),
+        plural_for(g, g.count),
         words::bytes(g.retained_bytes as f64)
-    ));
+    );
     if let Some(b) = g.bytes_per_unit {
         s.push_str(&format!(" ({} each)", words::bytes(b)));
+    }
+    let series: Vec<String> = g.per_snapshot.iter().map(|c| words::count(*c)).collect();
+    if series.len() >= 2 {
+        s.push_str(&format!("; {} across the snapshots", series.join(" → ")));
     }
     s
 }

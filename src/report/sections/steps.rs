@@ -223,12 +223,12 @@ pub fn steps(f: &Facts) -> InvestigationSteps {
             class: g.class.clone(),
             retained_bytes: g.retained_bytes,
             text: format!(
-                "{} ({}): {} retained by the {} confirmed (of {} in the last snapshot)",
+                "{} ({}): {} retained by {} leaked {}",
                 g.class,
                 g.pattern.id(),
                 words::bytes(g.retained_bytes as f64),
                 words::count(g.count),
-                words::count(g.per_snapshot.last().copied().unwrap_or(g.count))
+                crate::report::text::plain(&plural_for(g, g.count))
             ),
             path: path_one_line(&g.finding),
         })
