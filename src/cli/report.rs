@@ -278,6 +278,8 @@ pub fn gather_evidence(args: &Args) -> anyhow::Result<Evidence> {
         if gc_log.is_none() {
             gc_log = view.gc_log.as_deref().and_then(|g| in_capture(d, g));
         }
+        ev.notes
+            .extend(view.notes.iter().map(|n| format!("capture: {n}")));
         ev.capture = Some(CaptureEvidence {
             dir: shown(dir, out),
             started_unix: view.started_at.as_deref().and_then(evidence::parse_rfc3339),

@@ -527,13 +527,17 @@ pub struct CaptureView {
     pub snapshots: Vec<String>,
     #[serde(default)]
     pub python_probe: Option<String>,
+    /// Lines the capture wants its readers to know (a load that ended early, ...).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// One capture checkpoint: requests sent so far and memory after a forced full GC.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
 pub struct CheckpointView {
+    /// Requests completed before it (null when the load was not counted).
     #[serde(default)]
-    pub requests: u64,
+    pub requests: Option<u64>,
     /// Seconds since the load started.
     #[serde(default)]
     pub seconds: f64,
@@ -998,6 +1002,32 @@ pub fn gc_log_excerpt(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn captures_read_with_and_without_request_counts() {
+        // as `memsleuth capture` writes it with an external load (`--load`): no counts
+        let c = br#"{"schema": "memsleuth.capture.v1", "runtime": "node", "runtime_version": "v20.20.2",
+            "command": ["node", "s.js"], "url": null, "method": null, "concurrency": null,
+            "started_at": "2026-11-26T10:00:00Z",
+            "checkpoints": [{"requests": null, "seconds": 1.5, "heap_used_bytes": 8123456,
+              "heap_total_bytes": 11000000, "rss_bytes": 60000000, "external_bytes": 1500000,
+              "snapshot": null, "gc_ms": 3.1}],
+            "bytes_per_request": null, "latency_ms": null, "requests_total": null, "errors": null,
+            "gc_log": "gc.log", "snapshots": [], "python_probe": null, "mode": "start"}"#;
+        let v = parse_capture("capture.json", c).unwrap();
+        assert_eq!(v.checkpoints[0].requests, None);
+        assert_eq!(
+            parse_rfc3339(v.started_at.as_deref().unwrap()),
+            Some(1795687200.0)
+        );
+        let bad = parse_capture("capture.json", br#"{"schema": "other"}"#).unwrap_err();
+        assert!(bad.to_string().contains("capture.json"), "{bad}");
+        assert_eq!(
+            parse_rfc3339("2026-11-26T10:00:00.250+01:00"),
+            Some(1795683600.25)
+        );
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
 
     #[test]
     fn snapshot_names_give_times() {

@@ -320,7 +320,10 @@ fn load_facts(ev: &Evidence) -> Option<Load> {
         .iter()
         .filter(|k| k.seconds.is_finite())
         .max_by(|a, b| a.seconds.total_cmp(&b.seconds));
-    let requests_total = v.requests_total.or(last.map(|k| k.requests)).unwrap_or(0);
+    let requests_total = v
+        .requests_total
+        .or(v.checkpoints.iter().filter_map(|k| k.requests).max())
+        .unwrap_or(0);
     let seconds = last.map(|k| k.seconds).unwrap_or(0.0);
     Some(Load {
         requests_total,
@@ -328,7 +331,7 @@ fn load_facts(ev: &Evidence) -> Option<Load> {
         seconds,
         requests_per_second: last
             .filter(|k| k.seconds > 0.0)
-            .map(|k| k.requests as f64 / k.seconds),
+            .and_then(|k| Some(k.requests? as f64 / k.seconds)),
         concurrency: v.concurrency,
         url: v.url.clone(),
         method: v.method.clone(),
@@ -338,12 +341,12 @@ fn load_facts(ev: &Evidence) -> Option<Load> {
         checkpoints: v
             .checkpoints
             .iter()
-            .map(|k| {
-                (
-                    k.requests,
+            .filter_map(|k| {
+                Some((
+                    k.requests?,
                     k.seconds,
                     k.heap_used_bytes.filter(|b| b.is_finite()),
-                )
+                ))
             })
             .collect(),
     })
@@ -387,7 +390,7 @@ fn snapshot_facts(ev: &Evidence) -> Vec<SnapshotFact> {
                     .or_else(|| super::evidence::snapshot_time_from_name(&name).map(|t| t.unix_s)),
                 unix: None,
                 load_seconds: at.map(|k| k.seconds).filter(|s| s.is_finite()),
-                requests: at.map(|k| k.requests),
+                requests: at.and_then(|k| k.requests),
                 total_bytes: info.map(|s| s.total_bytes),
                 nodes: info.map(|s| s.nodes),
                 file_bytes: file.and_then(|s| s.file_bytes),
@@ -463,11 +466,11 @@ fn per_request(
         .view
         .checkpoints
         .iter()
-        .filter_map(|k| k.heap_used_bytes.map(|b| (k.requests as f64, b)))
+        .filter_map(|k| Some((k.requests? as f64, k.heap_used_bytes?)))
         .filter(|(r, b)| r.is_finite() && b.is_finite())
         .collect();
-    let first_req = c.view.checkpoints.iter().map(|k| k.requests).min()?;
-    let last_req = c.view.checkpoints.iter().map(|k| k.requests).max()?;
+    let first_req = c.view.checkpoints.iter().filter_map(|k| k.requests).min()?;
+    let last_req = c.view.checkpoints.iter().filter_map(|k| k.requests).max()?;
     let (bytes, low, high, method) = match &c.view.bytes_per_request {
         Some(b) if b.value.is_finite() => (
             b.value,

@@ -67,7 +67,7 @@ pub fn evidence_used(ev: &Evidence) -> Vec<String> {
             words::count(
                 c.view
                     .requests_total
-                    .or(c.view.checkpoints.iter().map(|k| k.requests).max())
+                    .or(c.view.checkpoints.iter().filter_map(|k| k.requests).max())
                     .unwrap_or(0)
             )
         ));
