@@ -271,7 +271,7 @@ fn check(case: &str, dir: &Path) {
 
 #[test]
 fn figures_agree_across_outputs_for_the_fixture_cases() {
-    for case in ["full", "python", "gc", "noleak", "hostile"] {
+    for case in ["full", "python", "gc", "noleak", "hostile", "c2"] {
         let (_tmp, out) = run_case(case);
         check(case, &out);
     }

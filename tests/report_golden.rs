@@ -71,6 +71,11 @@ fn golden_oom_crash_log() {
 }
 
 #[test]
+fn golden_finder_fields_of_contract_c2() {
+    check_case("c2");
+}
+
+#[test]
 fn golden_app_log_with_two_crashes() {
     check_case("applog");
 }

@@ -218,6 +218,29 @@ fn leak_location_pattern_and_path_appear_in_every_format() {
 }
 
 #[test]
+fn finder_fields_are_rendered_when_present() {
+    let (_tmp, out) = run_case("c2");
+    let md = read(&out, "report.md");
+    // the unit and the function's name, not "Function objects"
+    assert!(
+        md.contains("7000 leaked listeners retaining 55.7 MiB"),
+        "{md}"
+    );
+    assert!(!md.contains("`Function` objects"), "{md}");
+    // what the listeners keep alive: the closure's `table` array
+    assert!(md.contains("each listener keeps"), "{md}");
+    assert!(md.contains("table → Array"), "{md}");
+    let j: serde_json::Value = serde_json::from_str(&read(&out, "report.json")).unwrap();
+    assert_eq!(j["leak_groups"][0]["unit"], "listener");
+    // the proposed fix uses the listener's own name
+    let fix = j["fix"]["fixed_code"]["lines"].to_string();
+    assert!(
+        fix.contains("configBus.off('reload', refreshPrices)"),
+        "{fix}"
+    );
+}
+
+#[test]
 fn python_evidence_gives_the_python_line() {
     let (_tmp, out) = run_case("python");
     let md = read(&out, "report.md");

@@ -75,6 +75,20 @@ pub fn case_args(case: &str) -> Vec<String> {
             ]),
         ]
         .concat(),
+        // the leak finder's output with the fields of contract C2 (unit, name, owner, keeps,
+        // location_source), made by the finder on the demo's snapshots
+        "c2" => [
+            snaps.clone(),
+            s(&[
+                "--leaks-json",
+                "c2-leaks.json",
+                "--gc-json",
+                "gc.json",
+                "--service",
+                "demo-service",
+            ]),
+        ]
+        .concat(),
         // no evidence at all: an error
         "empty" => s(&[]),
         // a real GC log of a Node program that leaks until V8's heap runs out
