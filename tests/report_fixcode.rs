@@ -420,3 +420,177 @@ fn emitter_fixes_use_the_emitter_api_and_never_remove_at_once() {
         }
     }
 }
+
+const PY_SRC: &str = "import collections\n\nRENDERED = {}\n\n\nclass Pages:\n    def render(self, request, page_id):\n        html = str(page_id) * 100\n        LEAK\n        return html\n\n\ndef handle(request):\n    LEAK\n";
+
+fn py_check(dir: &std::path::Path, name: &str, lines: &[String]) -> Result<(), String> {
+    let p = dir.join(format!("{name}.py"));
+    std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+    let out = Command::new("python3")
+        .args(["-m", "py_compile"])
+        .arg(&p)
+        .output()
+        .expect("python3 must be installed");
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name}: py_compile failed:\n{}\n---\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            lines.join("\n")
+        ))
+    }
+}
+
+/// A Python case: name, pattern, unit, the leaking line, its number, and the owner (name,
+/// container type).
+type PyCase = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    u32,
+    Option<(&'static str, &'static str)>,
+);
+
+/// Python findings (contract C5) get Python: every template compiles, and the test calls the
+/// function around the leaking line.
+#[test]
+fn every_python_fix_and_test_template_compiles() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    let cases: [PyCase; 7] = [
+        (
+            "dict-cache",
+            "unbounded-collection",
+            "cache entry",
+            "    RENDERED[page_id] = html",
+            9,
+            Some(("RENDERED", "dict")),
+        ),
+        (
+            "list",
+            "unbounded-collection",
+            "list element",
+            "    HISTORY.append(request)",
+            14,
+            Some(("HISTORY", "list")),
+        ),
+        (
+            "lru",
+            "unbounded-collection",
+            "lru_cache entry",
+            "    return load(request)",
+            14,
+            None,
+        ),
+        (
+            "callback",
+            "event-listener",
+            "callback",
+            "    bus.callbacks.append(lambda: request)",
+            14,
+            Some(("bus.callbacks", "list")),
+        ),
+        (
+            "file",
+            "unclosed-connection",
+            "open file",
+            "    f = open(request.path)",
+            14,
+            None,
+        ),
+        (
+            "thread",
+            "timer",
+            "thread",
+            "    threading.Thread(target=poll).start()",
+            14,
+            None,
+        ),
+        ("no-source", "unknown", "object", "x = 1", 3, None),
+    ];
+    for (name, pattern, unit, code, line, owner) in cases {
+        let src = PY_SRC.replace("    LEAK", code);
+        let f = FindingView {
+            pattern: pattern.into(),
+            class: "str".into(),
+            unit: Some(unit.into()),
+            count: 100,
+            retained_bytes: 409600,
+            growth: vec![0, 50, 100],
+            location: Some(LocationView {
+                file: "/srv/app/pages.py".into(),
+                line,
+                column: 1,
+            }),
+            code: Some(code.trim().into()),
+            owner: owner.map(|(n, _)| memsleuth::report::evidence::OwnerView {
+                name: n.into(),
+                kind: "module-variable".into(),
+                holder_class: Some("module".into()),
+            }),
+            retainer_path: owner
+                .map(|(n, c)| vec![step("module", n, "property"), step(c, "1", "element")])
+                .unwrap_or_default(),
+            ..FindingView::default()
+        };
+        let mut ev = Evidence {
+            python: vec![memsleuth::report::evidence::PythonEvidence {
+                file: "probe.json".into(),
+                view: memsleuth::report::evidence::PythonView {
+                    source: "probe".into(),
+                    leaks: vec![f],
+                    ..Default::default()
+                },
+            }],
+            ..Evidence::default()
+        };
+        if name != "no-source" {
+            ev.sources.insert("/srv/app/pages.py".into(), src);
+        }
+        let facts = facts::reconcile(&ev);
+        let g = &facts.leaks[0];
+        let fix = patterns::fixed_code(g);
+        let test = patterns::regression_test(g, &format!("/srv/app/pages.py:{line}"));
+        for (what, lines) in [("fix", &fix.lines), ("test", &test.lines)] {
+            if let Err(e) = py_check(
+                tmp.path(),
+                &format!("{}_{what}", name.replace('-', "_")),
+                lines,
+            ) {
+                failures.push(e);
+            }
+        }
+        let t = test.lines.join("\n");
+        match name {
+            "dict-cache" => {
+                assert!(t.contains("from pages import render"), "{t}");
+                assert!(
+                    t.contains("render(*ARGS)") && t.contains("None,  # page_id"),
+                    "{t}"
+                );
+                assert!(
+                    fix.lines
+                        .join("\n")
+                        .contains("RENDERED = collections.OrderedDict()")
+                );
+            }
+            "list" => {
+                assert!(
+                    t.contains("from pages import handle") && t.contains("handle(*ARGS)"),
+                    "{t}"
+                );
+                assert!(
+                    fix.lines
+                        .join("\n")
+                        .contains("HISTORY = collections.deque(maxlen=MAX_ENTRIES)")
+                );
+            }
+            "lru" => assert!(fix.lines.join("\n").contains("lru_cache(maxsize=10_000)")),
+            "no-source" => assert!(t.contains("was not found"), "{t}"),
+            _ => {}
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

@@ -205,12 +205,12 @@ fn snapshot_gcs(text: &str) -> Vec<f64> {
 
 /// The source files of the findings' locations: at the path the snapshot names, else a file
 /// of the same name beside the snapshots or in the capture directory. At most 4 MiB each.
-fn finding_sources(
-    leaks: &evidence::LeaksView,
+fn finding_sources<'a>(
+    findings: impl Iterator<Item = &'a evidence::FindingView>,
     dirs: &[PathBuf],
 ) -> std::collections::BTreeMap<String, String> {
     let mut out = std::collections::BTreeMap::new();
-    for f in &leaks.findings {
+    for f in findings {
         let Some(l) = &f.location else { continue };
         if out.contains_key(&l.file) {
             continue;
@@ -306,18 +306,6 @@ pub fn gather_evidence(args: &Args) -> anyhow::Result<Evidence> {
             ),
         }
     }
-    if let Some(l) = &ev.leaks {
-        let mut dirs: Vec<PathBuf> = snapshots
-            .iter()
-            .filter_map(|p| Path::new(p).parent().map(|d| d.to_path_buf()))
-            .collect();
-        if let Some(c) = &args.capture {
-            dirs.push(PathBuf::from(c));
-        }
-        ev.sources = finding_sources(l, &dirs);
-        // the finder names sources as the snapshot does; show the file beside the evidence
-        // relative to the report when that is where it was read from
-    }
 
     let mut gc_text: Option<(String, String)> = None;
     if let Some(f) = &gc_log {
@@ -393,6 +381,22 @@ pub fn gather_evidence(args: &Args) -> anyhow::Result<Evidence> {
             });
         }
     }
+    // The source files of the findings' locations (Node and Python), for the function
+    // around each leaking line: where the finding says, else beside the evidence.
+    let mut dirs: Vec<PathBuf> = snapshots
+        .iter()
+        .chain(args.python.iter())
+        .filter_map(|p| Path::new(p).parent().map(|d| d.to_path_buf()))
+        .collect();
+    if let Some(c) = &args.capture {
+        dirs.push(PathBuf::from(c));
+    }
+    let findings = ev
+        .leaks
+        .iter()
+        .flat_map(|l| l.findings.iter())
+        .chain(ev.python.iter().flat_map(|p| p.view.leaks.iter()));
+    ev.sources = finding_sources(findings, &dirs);
     if let Some(m) = &ev.metrics {
         let incidents: Vec<evidence::Incident> = m
             .view

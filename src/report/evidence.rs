@@ -325,6 +325,9 @@ pub struct PythonView {
     /// How long the profiled run took, seconds.
     #[serde(default)]
     pub elapsed_s: Option<f64>,
+    /// Leaks in the shape of `leaks::Finding` (contract C5), from probe checkpoints.
+    #[serde(default)]
+    pub leaks: Vec<FindingView>,
     /// Interval, span, method (contract C3), when given.
     #[serde(flatten)]
     pub c3: GrowthFields,

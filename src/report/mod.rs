@@ -18,6 +18,7 @@ pub mod json;
 pub mod markdown;
 pub mod model;
 pub mod patterns;
+pub mod pysketch;
 pub mod sections;
 pub mod svg;
 pub mod text;

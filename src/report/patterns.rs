@@ -758,6 +758,20 @@ fn owner_noun(p: &str) -> &'static str {
 /// listener on every call and never removes it ``.
 pub fn cause(g: &LeakGroup) -> String {
     let n = group_names(g);
+    if is_python(g) {
+        let owner = n.collection.clone().or(n.emitter.clone());
+        let held = owner
+            .map(|o| code(&o))
+            .unwrap_or_else(|| "a long-lived object".into());
+        return match g.pattern {
+            PatternKind::EventListener => {
+                format!("a callback is registered with {held} on every call and never unregistered")
+            }
+            PatternKind::UnclosedConnection => format!("{} are opened and never closed", g.units),
+            PatternKind::Timer => "threads or timers are started and never stopped".into(),
+            _ => format!("{} are added to {held} and never removed", g.units),
+        };
+    }
     match g.pattern {
         PatternKind::EventListener => {
             let call = registration(&n);
@@ -796,6 +810,16 @@ pub fn cause(g: &LeakGroup) -> String {
 /// The fix in one clause, with the names found.
 pub fn fix_short(g: &LeakGroup) -> String {
     let n = group_names(g);
+    if is_python(g) {
+        return match g.pattern {
+            PatternKind::EventListener | PatternKind::Closure => {
+                "unregister the callback when its owner ends, or hold it weakly".into()
+            }
+            PatternKind::UnclosedConnection => "close it with a `with` block on every path".into(),
+            PatternKind::Timer => "keep the thread or timer and stop it when its owner ends".into(),
+            _ => "bound the container (an LRU `OrderedDict`, `deque(maxlen=...)`, `lru_cache(maxsize=...)`) or key it weakly".into(),
+        };
+    }
     let emitter = ident_path(n.emitter.as_deref().unwrap_or("emitter"), "emitter");
     let event = js_str(n.event.as_deref().unwrap_or("event"));
     let handler = ident(n.handler.as_deref().unwrap_or(""), "onEvent");
@@ -889,6 +913,11 @@ pub fn why_it_leaks(g: &LeakGroup, loc: &str) -> Vec<String> {
         .map(|e| format!(" (inside {})", code(&format!("{}()", e.name))))
         .unwrap_or_default();
     match g.pattern {
+        PatternKind::EventListener if is_python(g) => vec![
+            format!("The code at {loc}{inside} registers a callback every time it runs."),
+            "Nothing unregisters it, and the registry lives for the whole process, so it only grows; each callback keeps what it closes over.".into(),
+            result,
+        ],
         PatternKind::EventListener => vec![
             format!(
                 "The code at {loc}{inside} runs {} every time it is called (per request or per call), registering a new listener function.",
@@ -953,8 +982,19 @@ fn before_line(original: &str, fallback: &str) -> Vec<String> {
     comment("", &format!("Before: {t}"), 96)
 }
 
-/// The fix, sketched for the code at hand.
+/// Whether the group's code is Python (a finding of `memsleuth python`, contract C5).
+pub fn is_python(g: &LeakGroup) -> bool {
+    g.finding
+        .location
+        .as_ref()
+        .is_some_and(|l| l.file.to_ascii_lowercase().ends_with(".py"))
+}
+
+/// The fix, sketched for the code at hand (JavaScript, or Python for a Python finding).
 pub fn fixed_code(g: &LeakGroup) -> Sketch {
+    if is_python(g) {
+        return super::pysketch::fixed_code(g);
+    }
     let f = &g.finding;
     let n = group_names(g);
     let original = f.code.clone().unwrap_or_default();
@@ -1334,6 +1374,9 @@ fn call_args(f: &Func) -> (Vec<String>, String) {
 /// A regression test for the group, for `node --test`, that calls the function containing
 /// the leaking line (found in the source or the excerpt) and checks what leaked stays flat.
 pub fn regression_test(g: &LeakGroup, loc: &str) -> TestSketch {
+    if is_python(g) {
+        return super::pysketch::regression_test(g, loc);
+    }
     let n = group_names(g);
     let module = n.module.clone().unwrap_or_else(|| "module.js".into());
     let module_id = module

@@ -97,11 +97,9 @@ pub fn plural(unit: &str) -> String {
 
 /// The leaked groups of the evidence, in the finder's order (most significant first).
 pub fn groups(ev: &Evidence) -> Vec<LeakGroup> {
-    let Some(l) = &ev.leaks else {
-        return Vec::new();
-    };
-    l.findings
-        .iter()
+    let node = ev.leaks.iter().flat_map(|l| l.findings.iter());
+    let python = ev.python.iter().flat_map(|p| p.view.leaks.iter());
+    node.chain(python)
         .map(|f| {
             let unit = f
                 .unit
