@@ -32,6 +32,8 @@ enum Command {
     Gc(cli::gc::Args),
     /// Memory growth per series from Prometheus (live or a saved query_range JSON)
     Metrics(cli::metrics::Args),
+    /// OOM crashes, OOM kills and restarts in an application or system log
+    Applog(cli::applog::Args),
     /// Leaking Python lines from a Scalene JSON or a memray --leaks CSV
     Python(cli::python::Args),
     /// The full Memory Leak Investigation Report from any mix of evidence
@@ -63,6 +65,7 @@ fn main() {
         Command::Path(a) => cli::path::run(a),
         Command::Gc(a) => cli::gc::run(a),
         Command::Metrics(a) => cli::metrics::run(a),
+        Command::Applog(a) => cli::applog::run(a),
         Command::Python(a) => cli::python::run(a),
         Command::Report(a) => cli::report::run(a),
         Command::Alerts(a) => cli::alerts::run(a),

@@ -2,6 +2,7 @@
 //! Only this layer (and `main.rs`) touches stdout, stderr, the environment and exit codes.
 
 pub mod alerts;
+pub mod applog;
 pub mod color;
 pub mod demo;
 pub mod diff;
