@@ -183,8 +183,20 @@ pub fn render(inv: &Investigation) -> String {
     o.push_str("<p>Current:</p>");
     fields(&mut o, &s.current);
     if !s.growth_by_source.is_empty() {
-        o.push_str("<p><strong>Growth by source</strong> (most reliable first; the headline and how each other source compares):</p>");
-        fields(&mut o, &s.growth_by_source);
+        o.push_str("<p><strong>Growth by source</strong> (most reliable first; the headline, and how each other source compares with it):</p>");
+        o.push_str("<table><thead><tr><th>Source</th><th>Growth</th><th>Window and method</th><th>Verdict</th><th>Against the headline</th></tr></thead><tbody>");
+        for r in &s.growth_by_source {
+            let _ = write!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                inl(&r.source),
+                inl(&r.growth),
+                inl(&r.window),
+                inl(&r.verdict),
+                inl(&r.against_headline)
+            );
+        }
+        o.push_str("</tbody></table>\n");
     }
 
     let st = &inv.investigation;

@@ -178,10 +178,26 @@ pub fn render(inv: &Investigation) -> String {
     if !s.growth_by_source.is_empty() {
         let _ = writeln!(
             o,
-            "\n**Growth by source** (most reliable first; the headline and how each other source compares):"
+            "\n**Growth by source** (most reliable first; the headline, and how each other source compares with it):\n"
         );
-        for f in &s.growth_by_source {
-            let _ = writeln!(o, "{}", field(f));
+        let _ = writeln!(
+            o,
+            "| Source | Growth | Window and method | Verdict | Against the headline |"
+        );
+        let _ = writeln!(
+            o,
+            "|--------|--------|-------------------|---------|----------------------|"
+        );
+        for r in &s.growth_by_source {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} |",
+                inline_md(&r.source, true),
+                inline_md(&r.growth, true),
+                inline_md(&r.window, true),
+                inline_md(&r.verdict, true),
+                inline_md(&r.against_headline, true)
+            );
         }
     }
     let _ = writeln!(o, "\n---\n");

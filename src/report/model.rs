@@ -245,8 +245,23 @@ pub struct SymptomsAndDetection {
     pub before: Vec<Field>,
     /// "Current" figures: heap usage, active connections, GC pause p95.
     pub current: Vec<Field>,
-    /// Every source of growth against the headline, one line each.
-    pub growth_by_source: Vec<Field>,
+    /// Every source of growth against the headline, most reliable first.
+    pub growth_by_source: Vec<SourceRow>,
+}
+
+/// One row of "Growth by source".
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct SourceRow {
+    /// The source and the file or series it was read from.
+    pub source: String,
+    /// The rate with its interval.
+    pub growth: String,
+    /// The window it was fitted on, its points and the method.
+    pub window: String,
+    /// The verdict and why.
+    pub verdict: String,
+    /// `headline`, or how it compares with the headline.
+    pub against_headline: String,
 }
 
 /// One heap snapshot in the list.

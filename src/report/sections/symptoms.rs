@@ -6,39 +6,45 @@ use super::{NA, plural_for, source_rate_text};
 use crate::report::alerts::{self, AlertConfig};
 use crate::report::facts::{Facts, PatternKind, Verdict};
 use crate::report::grafana;
-use crate::report::model::{Check, Field, SymptomsAndDetection};
+use crate::report::model::{Check, Field, SourceRow, SymptomsAndDetection};
 use crate::report::words::{self, code};
 
-/// Every source against the headline, one line each (also used by the JSON's `growth_sources`).
-pub fn growth_by_source(f: &Facts) -> Vec<Field> {
+/// Every source against the headline, most reliable first.
+pub fn growth_by_source(f: &Facts) -> Vec<SourceRow> {
     f.sources
         .iter()
         .enumerate()
         .map(|(i, s)| {
             let head = f.headline.as_ref().is_some_and(|h| h.source == i);
             let cmp = f.comparisons.iter().find(|c| c.source == i);
-            let mut v = format!(
-                "{} over {}{} ({}, {} point(s)); verdict {}",
-                source_rate_text(s),
-                words::duration(s.span_s),
-                super::too_short_note(s),
-                s.method,
-                s.n_points,
-                code(s.verdict.as_str())
-            );
-            if !s.reason.is_empty() {
-                v.push_str(&format!(": {}", s.reason));
-            }
-            if head {
-                if let Some(h) = &f.headline {
-                    v.push_str(&format!(". Headline: {}", h.why));
-                }
-            } else if let Some(c) = cmp {
-                v.push_str(&format!(". {}", super::upper_first(&c.explanation)));
-            }
-            Field {
-                label: format!("{} {}", s.label, s.detail),
-                value: v,
+            SourceRow {
+                source: format!("{} {}", s.label, s.detail),
+                growth: source_rate_text(s),
+                window: format!(
+                    "{}, {} point(s), {}{}",
+                    words::duration(s.span_s),
+                    s.n_points,
+                    s.method,
+                    if s.too_short_for_rate {
+                        "; too short a window for an hourly figure"
+                    } else {
+                        ""
+                    }
+                ),
+                verdict: if s.reason.is_empty() {
+                    code(s.verdict.as_str())
+                } else {
+                    format!("{}: {}", code(s.verdict.as_str()), s.reason)
+                },
+                against_headline: if head {
+                    format!(
+                        "headline: {}",
+                        f.headline.as_ref().map(|h| h.why.as_str()).unwrap_or("")
+                    )
+                } else {
+                    cmp.map(|c| super::upper_first(&c.explanation))
+                        .unwrap_or_default()
+                },
             }
         })
         .collect()
