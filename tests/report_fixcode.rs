@@ -246,7 +246,7 @@ fn cases() -> Vec<Case> {
             name: "hostile",
             pattern: "event-listener",
             class: "<img src=x>",
-            code: "  a'b.on('x*/\\u2028</script>', function class() {",
+            code: "  a'b.on('x*/\u{2028}process.exit(3)\u{2029}</script>', function class() {",
             path: vec![
                 step("global", "</script>", "property"),
                 step("EventEmitter", "_events", "property"),

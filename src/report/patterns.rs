@@ -206,9 +206,16 @@ pub fn js_str(s: &str) -> String {
 /// Text as `//` comment lines of at most `width` characters, wrapped at spaces (a word longer
 /// than the width gets a line of its own, never cut). `*/` and line breaks cannot escape.
 pub fn comment(indent: &str, text: &str, width: usize) -> Vec<String> {
+    // U+2028 and U+2029 end a line in JavaScript: inside a comment they would end it too
     let clean: String = text
         .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| {
+            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
     let mut lines = Vec::new();
     let mut cur = String::new();
