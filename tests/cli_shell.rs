@@ -119,3 +119,29 @@ fn colour_on_a_terminal_unless_no_color_or_a_pipe() {
         .unwrap();
     assert!(String::from_utf8_lossy(&always.stderr).contains("\x1b[1;31m"));
 }
+
+/// Regression: `memsleuth summary --format json SNAP | head -1` ended with "memsleuth: error:
+/// Broken pipe" and exit 2; a reader that stops early is not an error, as for text output.
+#[test]
+fn json_into_a_closed_pipe_is_not_an_error() {
+    use std::io::Read;
+    let snap = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/heap/node20-mixed.heapsnapshot.gz");
+    let mut child = Command::new(bin())
+        .args(["summary", "--format", "json"])
+        .arg(&snap)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The pipe is closed here, long before the 600 KB of JSON are written.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
