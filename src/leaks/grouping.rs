@@ -527,6 +527,14 @@ pub fn group(
             primary,
             members,
         );
+        // Connections a server accepted, kept only by their own idle timers, are open
+        // connections whose peer keeps them alive (keep-alive clients, the load itself, a
+        // metrics scraper); the server's own timeouts end them. Nothing in the program
+        // holds them, so there is nothing to fix: not a leak. Connections that code keeps
+        // in a container are found at that container instead.
+        if grp.incidental_container && grp.units.iter().all(|&s| accepted_by_server(g, s)) {
+            continue;
+        }
         let mut grp = grp;
         grp.path_key = part_keys[primary];
         grp.owner = if grp.incidental_container {
@@ -690,6 +698,12 @@ fn assemble(
         incidental_container,
         owner: None,
     }
+}
+
+/// Whether a socket was accepted by a server (Node sets `socket.server` for accepted
+/// connections; client sockets have `null` there).
+fn accepted_by_server(g: &HeapGraph, s: u32) -> bool {
+    crate::heap::source::child(g, s, "server").is_some_and(|v| g.node_type_name(v) == "object")
 }
 
 /// The JavaScript objects (`Socket`) that own handle wraps (`TCP`, `Pipe`, `TLSWrap`)
