@@ -37,6 +37,10 @@ enum Command {
     Alerts(cli::alerts::Args),
     /// The report on built-in example evidence, written to ./memsleuth-demo/
     Demo(cli::demo::Args),
+    /// Run a Node service under load (or attach to one): checkpoints, snapshots, GC log, report
+    Capture(Box<cli::capture::Args>),
+    /// Compare captures before and after a fix: exit 0 when it holds, 1 when the leak persists
+    Verify(cli::verify::Args),
 }
 
 fn main() {
@@ -59,6 +63,8 @@ fn main() {
         Command::Report(a) => cli::report::run(a),
         Command::Alerts(a) => cli::alerts::run(a),
         Command::Demo(a) => cli::demo::run(a),
+        Command::Capture(a) => cli::capture::run(*a),
+        Command::Verify(a) => cli::verify::run(a),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -2,6 +2,7 @@
 //! Only this layer (and `main.rs`) touches stdout, stderr, the environment and exit codes.
 
 pub mod alerts;
+pub mod capture;
 pub mod demo;
 pub mod diff;
 pub mod gc;
@@ -11,6 +12,7 @@ pub mod path;
 pub mod python;
 pub mod report;
 pub mod summary;
+pub mod verify;
 
 use std::io::Write;
 
