@@ -271,15 +271,46 @@ pub fn compare(
             ),
         ),
     };
-    let within = |c: &Capture| -> Option<bool> {
+    // Whether a capture's growth is within the threshold, and which rule said so.
+    let judge = |c: &Capture| -> Option<(bool, String)> {
         let s = c.bytes_per_request.as_ref()?;
-        let small = s.value * fit_span(c) < NOISE_BYTES;
+        let span = fit_span(c);
+        let total = s.value * span;
+        let limit = |t: f64| format!("the threshold ({})", per_request(t));
         Some(match (max_bytes_per_request, threshold) {
-            (Some(t), _) => s.value <= t,
-            (None, Some(t)) => s.value <= t || s.low <= 0.0 || small,
-            (None, None) => s.low <= 0.0 || small,
+            (Some(t), _) if s.value <= t => (true, format!("within {}", limit(t))),
+            (Some(t), _) => (false, format!("above {}", limit(t))),
+            (None, Some(t)) if s.value <= t => (true, format!("within {}", limit(t))),
+            (None, _) if s.low <= 0.0 => (
+                true,
+                "not significant (its 95 % interval reaches 0)".to_string(),
+            ),
+            (None, _) if total < NOISE_BYTES => (
+                true,
+                format!(
+                    "only {} over {span:.0} requests, less than {}: within V8's own variation (JIT code, internal tables)",
+                    units::bytes(total),
+                    units::bytes(NOISE_BYTES)
+                ),
+            ),
+            (None, Some(t)) => (
+                false,
+                format!(
+                    "above {} and {} over {span:.0} requests",
+                    limit(t),
+                    units::bytes(total)
+                ),
+            ),
+            (None, None) => (
+                false,
+                format!(
+                    "significant and {} over {span:.0} requests",
+                    units::bytes(total)
+                ),
+            ),
         })
     };
+    let within = |c: &Capture| judge(c).map(|(ok, _)| ok);
 
     // Leak groups.
     let mut leaks_before = Vec::new();
@@ -337,20 +368,10 @@ pub fn compare(
     if leaks_before.is_empty() {
         warnings.push("the before capture has no leak finding to check".into());
     }
-    match (&ac.bytes_per_request, after_within) {
-        (Some(s), Some(true)) => reasons.push(format!(
-            "growth after the fix, {}, is within the threshold{}",
-            slope_text(s),
-            threshold
-                .map(|t| format!(" ({})", per_request(t)))
-                .unwrap_or_default()
-        )),
-        (Some(s), Some(false)) => reasons.push(format!(
-            "growth after the fix, {}, is above the threshold{}",
-            slope_text(s),
-            threshold
-                .map(|t| format!(" ({})", per_request(t)))
-                .unwrap_or_default()
+    match (&ac.bytes_per_request, judge(ac)) {
+        (Some(s), Some((_, why))) => reasons.push(format!(
+            "growth after the fix, {}, is {why}",
+            slope_text(s)
         )),
         _ => warnings.push(
             "no growth per request after the fix (requests not counted, or too few checkpoints): the verdict rests on the leak groups alone".into(),
