@@ -188,7 +188,7 @@ pub fn run(opts: &Options, stop: &Stop, obs: &mut dyn Observer) -> anyhow::Resul
         Ok(c) => c,
         Err(e) => {
             let what = match &service_end {
-                Some((pid, _)) => format!("the service (pid {pid}) was stopped; "),
+                Some((pid, _)) => format!("the service (pid {pid}) is stopped; "),
                 None => String::new(),
             };
             return Err(e.context(format!(
@@ -245,13 +245,15 @@ impl Session<'_> {
             Target::Pid { pid } => {
                 let ws = open_inspector_of(*pid, self.stop)?;
                 self.inspector = Some(Inspector::connect(&ws, Duration::from_secs(10))?);
-                (process::cmdline(*pid).unwrap_or_default(), "attach", None)
+                (Vec::new(), "attach", None)
             }
         };
         let url = url_template
             .as_deref()
             .map(|u| u.replace("{port}", &port.map(|p| p.to_string()).unwrap_or_default()));
-        let (version, pid) = self.identify()?;
+        let (version, pid, argv) = self.identify()?;
+        // In attach mode the command is what the process itself reports.
+        let command = if mode == "attach" { argv } else { command };
         if let Target::Pid { pid: want } = self.opts.target
             && pid != want
         {
@@ -372,12 +374,10 @@ impl Session<'_> {
             .filter_map(|c| c.snapshot.clone())
             .collect();
         capture.duration_s = capture.checkpoints.last().map_or(0.0, |c| c.seconds);
-        if let Some(s) = self.service.as_mut()
-            && let Some(how) = s.exited()
-        {
+        if let Some(how) = self.service_ended() {
             bail!(
                 "the service ended during the capture ({how}){}",
-                s.tail_text()
+                self.tail()
             );
         }
         Ok(capture)
@@ -499,15 +499,15 @@ impl Session<'_> {
         let mut last_error = String::from("no attempt yet");
         loop {
             self.stop.check()?;
+            if let Some(how) = self.service_ended() {
+                let when = if started.elapsed() < Duration::from_secs(2) {
+                    "at once"
+                } else {
+                    "before answering"
+                };
+                bail!("the service exited {when} ({how}){}", self.tail());
+            }
             if let Some(s) = self.service.as_mut() {
-                if let Some(how) = s.exited() {
-                    let when = if started.elapsed() < Duration::from_secs(2) {
-                        "at once"
-                    } else {
-                        "before answering"
-                    };
-                    bail!("the service exited {when} ({how}){}", s.tail_text());
-                }
                 if let Some(f) = s.inspector_failure() {
                     bail!("node could not open its inspector: {f}");
                 }
@@ -563,17 +563,31 @@ impl Session<'_> {
     }
 
     /// The runtime's version and the pid the inspector belongs to.
-    fn identify(&mut self) -> anyhow::Result<(String, u32)> {
+    /// The runtime's version, the pid and the command line (node, its flags, the script
+    /// and its arguments) of the process behind the inspector, as the process reports them.
+    fn identify(&mut self) -> anyhow::Result<(String, u32, Vec<String>)> {
         let stop = self.stop;
         let i = self.inspector()?;
         let v = i.evaluate(
-            "[typeof process === 'object' && process.version, typeof process === 'object' && process.pid]",
+            "typeof process === 'object' ? [process.version, process.pid, [process.argv[0], ...process.execArgv, ...process.argv.slice(1)]] : null",
             stop,
         )?;
         let version = v.get(0).and_then(|x| x.as_str()).map(str::to_string);
-        let pid = v.get(1).and_then(|x| x.as_u64());
+        let pid = v
+            .get(1)
+            .and_then(|x| x.as_u64())
+            .and_then(|p| u32::try_from(p).ok());
+        let argv = v
+            .get(2)
+            .and_then(|a| a.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
         match (version, pid) {
-            (Some(v), Some(p)) => Ok((v, p as u32)),
+            (Some(v), Some(p)) => Ok((v, p, argv)),
             _ => bail!(
                 "the inspector at {} is not a Node.js process (no `process` object); memsleuth captures Node services",
                 i.url
@@ -624,16 +638,59 @@ impl Session<'_> {
     /// Serves the inspector for about 100 ms and checks that the service is still there.
     fn tick(&mut self) -> anyhow::Result<()> {
         let stop = self.stop;
-        self.inspector()?.idle(Duration::from_millis(100), stop)?;
-        if let Some(s) = self.service.as_mut()
-            && let Some(how) = s.exited()
-        {
-            bail!(
-                "the service exited during the load ({how}){}",
-                s.tail_text()
-            );
+        let idle = self.inspector()?.idle(Duration::from_millis(100), stop);
+        // A service that exits says so better than the broken inspector connection.
+        if let Some(how) = self.service_ended() {
+            bail!("the service exited during the load ({how}){}", self.tail());
         }
-        Ok(())
+        idle
+    }
+
+    /// How the started service ended, once it has. Node does not exit while a debugger is
+    /// attached ("Waiting for the debugger to disconnect..."): then the inspector session
+    /// is closed so that it can, and its exit status is awaited briefly.
+    fn service_ended(&mut self) -> Option<String> {
+        let s = self.service.as_mut()?;
+        if let Some(how) = s.exited() {
+            return Some(how);
+        }
+        if !s.waiting_for_debugger() {
+            return None;
+        }
+        if let Some(i) = self.inspector.take() {
+            i.close();
+        }
+        let s = self.service.as_mut()?;
+        let end = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < end {
+            if let Some(how) = s.exited() {
+                return Some(how);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some("it called exit and waited for the debugger".into())
+    }
+
+    /// An error of the inspector, or the service's end when that is what caused it.
+    fn explain(&mut self, e: anyhow::Error) -> anyhow::Error {
+        if e.downcast_ref::<super::Interrupted>().is_some() {
+            return e;
+        }
+        match self.service_ended() {
+            Some(how) => anyhow!(
+                "the service exited during a checkpoint ({how}){}",
+                self.tail()
+            ),
+            None => e,
+        }
+    }
+
+    /// The service's last output, for error messages.
+    fn tail(&self) -> String {
+        self.service
+            .as_ref()
+            .map(|s| s.tail_text())
+            .unwrap_or_default()
     }
 
     fn run_builtin(
@@ -660,8 +717,10 @@ impl Session<'_> {
                 };
                 load.run_to(p.at, &mut tick)
                     .map_err(|e| match &load.tally.first_error {
-                        Some(first) if e.downcast_ref::<super::Interrupted>().is_none() => {
-                            e.context(format!("first error: {first}"))
+                        Some(first)
+                            if e.to_string().starts_with("the service stopped answering") =>
+                        {
+                            anyhow!("{e} (first error: {first})")
                         }
                         _ => e,
                     })?;
@@ -680,7 +739,9 @@ impl Session<'_> {
             } else {
                 load_start.elapsed().as_secs_f64()
             };
-            let cp = self.checkpoint(Some(load.sent), seconds, snap, obs)?;
+            let cp = self
+                .checkpoint(Some(load.sent), seconds, snap, obs)
+                .map_err(|e| self.explain(e))?;
             obs.event(Event::Checkpoint {
                 index,
                 count: planned.len(),
@@ -765,7 +826,9 @@ impl Session<'_> {
             } else {
                 load_start.elapsed().as_secs_f64()
             };
-            let cp = self.checkpoint(None, seconds, snap, obs)?;
+            let cp = self
+                .checkpoint(None, seconds, snap, obs)
+                .map_err(|e| self.explain(e))?;
             obs.event(Event::Checkpoint {
                 index,
                 count: planned.len(),

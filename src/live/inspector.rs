@@ -155,7 +155,9 @@ impl Inspector {
             Err(tungstenite::Error::Io(e))
                 if matches!(
                     e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::Interrupted
                 ) =>
             {
                 Ok(None)
@@ -217,9 +219,26 @@ impl Inspector {
         let id = self.next_id;
         self.next_id += 1;
         let msg = json!({"id": id, "method": method, "params": params}).to_string();
-        self.ws
-            .send(Message::text(msg))
-            .map_err(|e| anyhow!("cannot send {method} to the inspector: {e}"))?;
+        // A signal (Ctrl-C) or a full socket buffer interrupts a write; the rest of the
+        // message is still in tungstenite's buffer and goes out with the next flush.
+        let mut sent = self.ws.send(Message::text(msg));
+        loop {
+            match sent {
+                Ok(()) => break,
+                Err(tungstenite::Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    stop.check()?;
+                    sent = self.ws.flush();
+                }
+                Err(e) => bail!("cannot send {method} to the inspector: {e}"),
+            }
+        }
         let mut last = Instant::now();
         loop {
             stop.check()?;

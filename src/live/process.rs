@@ -185,6 +185,8 @@ struct Shared {
     tail: VecDeque<String>,
     inspector_url: Option<String>,
     inspector_failure: Option<String>,
+    /// Node printed "Waiting for the debugger to disconnect...": it called exit.
+    debugger_wait: bool,
     gc: Option<std::io::BufWriter<std::fs::File>>,
     log: Option<std::io::BufWriter<std::fs::File>>,
     write_error: Option<String>,
@@ -302,6 +304,11 @@ impl Service {
     /// Node's message when its inspector could not start.
     pub fn inspector_failure(&self) -> Option<String> {
         lock(&self.shared).inspector_failure.clone()
+    }
+
+    /// Whether node called exit and now waits for the debugger to disconnect.
+    pub fn waiting_for_debugger(&self) -> bool {
+        lock(&self.shared).debugger_wait
     }
 
     /// The last lines the service printed (not GC lines).
@@ -439,6 +446,9 @@ fn spawn_reader(
                     .filter(|u| u.starts_with("ws://"))
                 {
                     sh.inspector_url.get_or_insert(u.trim().to_string());
+                }
+                if line.starts_with("Waiting for the debugger to disconnect") {
+                    sh.debugger_wait = true;
                 }
                 if line.starts_with("Starting inspector on") && line.contains("failed") {
                     sh.inspector_failure.get_or_insert(line.to_string());
