@@ -217,6 +217,68 @@ fn ctrl_c_mid_capture_stops_the_service_and_writes_nothing() {
 }
 
 #[test]
+fn a_killed_memsleuth_leaves_no_service_behind() {
+    // SIGKILL cannot be handled: the watchdog stops the service, and the next capture into
+    // the same folder removes the staging folder left behind.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cap");
+    let src = service("http");
+    let mut child = Command::new(bin())
+        .args([
+            "capture",
+            "--out",
+            dir.to_str().unwrap(),
+            "--requests",
+            "2000000",
+            "--url",
+            "http://127.0.0.1:{port}/quote/{i}",
+            "--",
+            "node",
+            src.to_str().unwrap(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for l in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(l);
+        }
+    });
+    let mut me = Guard(child);
+    let started = wait_line(&rx, Duration::from_secs(60), |l| l.contains("(pid "));
+    let pid = started_pid(&started).unwrap();
+    wait_line(&rx, Duration::from_secs(60), |l| {
+        l.contains("checkpoint 1/")
+    });
+    me.0.kill().unwrap();
+    me.0.wait().unwrap();
+    assert!(
+        gone_within(pid, Duration::from_secs(10)),
+        "service pid {pid} outlived memsleuth"
+    );
+    let left = entries(&dir);
+    assert!(
+        left.iter().all(|e| e.starts_with(".memsleuth-capture.")),
+        "{left:?}"
+    );
+    let err = capture_fails(&dir, &["--", "node", "-e", "process.exit(1)"]);
+    assert!(err.contains("exited at once"), "{err}");
+    assert!(
+        entries(&dir).is_empty(),
+        "stale staging removed: {:?}",
+        entries(&dir)
+    );
+}
+
+#[test]
 fn verify_on_broken_folders() {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));

@@ -70,12 +70,17 @@ pub struct Args {
     /// Time the started service may take to answer
     #[arg(long, default_value = "30s", value_name = "D")]
     pub start_timeout: String,
-    /// Record allocation stacks (the snapshots then tell where each object was allocated)
+    /// Record allocation stacks (the snapshots then tell where each object was allocated).
+    /// Costly: while it tracks, V8's inspector runs a full GC every 50 ms, so a service with
+    /// a large heap slows down many times (see scripts/bench-capture.sh)
     #[arg(long)]
     pub track_allocations: bool,
     /// Exit with code 1 when the leak finder reports a leak (for CI)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_report")]
     pub fail_on_leak: bool,
+    /// Only capture: no leak finder, no report (analyse the folder later, or elsewhere)
+    #[arg(long)]
+    pub no_report: bool,
     /// Attach to a running process's inspector: HOST:PORT or a ws:// URL
     #[arg(long, value_name = "HOST:PORT", conflicts_with = "pid")]
     pub inspect: Option<String>,
@@ -384,6 +389,21 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let mut capture = outcome.capture;
     let mut files: Vec<PathBuf> = outcome.files;
     let dir = &args.out;
+    if args.no_report {
+        match args.format {
+            Format::Json => print_json(&CaptureOutput {
+                dir: dir.to_string_lossy().into_owned(),
+                capture,
+                leaks: None,
+                files: files
+                    .iter()
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .collect(),
+            })?,
+            Format::Text => print_text(&render_capture(dir, &capture, &files))?,
+        }
+        return Ok(0);
+    }
     eprintln!(
         "memsleuth: capture written to {}; looking for leaks in {} snapshots",
         dir.display(),
@@ -460,13 +480,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     Ok(if args.fail_on_leak && found { 1 } else { 0 })
 }
 
-fn render_text(
-    dir: &Path,
-    c: &Capture,
-    leaks: Option<&LeaksOutput>,
-    files: &[PathBuf],
-    written: &super::report::Written,
-) -> String {
+/// The capture's part of the text output: the run, the checkpoints, growth per request.
+fn render_capture_part(c: &Capture) -> String {
     let mut o = String::new();
     let who = if c.command.is_empty() {
         format!("pid {}", c.pid.unwrap_or(0))
@@ -541,6 +556,36 @@ fn render_text(
     for n in &c.notes {
         let _ = writeln!(o, "Note: {n}");
     }
+    o
+}
+
+fn file_list(dir: &Path, files: &[PathBuf]) -> String {
+    let mut o = format!("Wrote {}:\n", dir.display());
+    for f in files {
+        let _ = writeln!(
+            o,
+            "  {}",
+            f.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        );
+    }
+    o
+}
+
+/// Text output of `--no-report`.
+fn render_capture(dir: &Path, c: &Capture, files: &[PathBuf]) -> String {
+    format!("{}\n{}", render_capture_part(c), file_list(dir, files))
+}
+
+fn render_text(
+    dir: &Path,
+    c: &Capture,
+    leaks: Option<&LeaksOutput>,
+    files: &[PathBuf],
+    written: &super::report::Written,
+) -> String {
+    let mut o = render_capture_part(c);
     match leaks {
         Some(l) if !l.findings.is_empty() => {
             let _ = writeln!(o, "\nLeaks found: {}", l.findings.len());
@@ -576,15 +621,6 @@ fn render_text(
         inv.header.severity,
         crate::report::text::plain(&inv.executive_summary.tldr)
     );
-    let _ = writeln!(o, "Wrote {}:", dir.display());
-    for f in files {
-        let _ = writeln!(
-            o,
-            "  {}",
-            f.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        );
-    }
+    o.push_str(&file_list(dir, files));
     o
 }

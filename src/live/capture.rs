@@ -146,6 +146,7 @@ pub fn run(opts: &Options, stop: &Stop, obs: &mut dyn Observer) -> anyhow::Resul
     let created_out = !opts.out.exists();
     std::fs::create_dir_all(&opts.out)
         .with_context(|| format!("cannot create {}", opts.out.display()))?;
+    remove_stale_staging(&opts.out);
     let staging_dir = opts
         .out
         .join(format!(".memsleuth-capture.{}", std::process::id()));
@@ -203,6 +204,25 @@ pub fn run(opts: &Options, stop: &Stop, obs: &mut dyn Observer) -> anyhow::Resul
     capture.notes.append(&mut session.notes);
     let files = commit(&mut staging, &capture)?;
     Ok(Outcome { capture, files })
+}
+
+/// Removes staging folders that captures killed outright (SIGKILL) left behind: those
+/// whose memsleuth process is gone.
+fn remove_stale_staging(out: &Path) {
+    let Ok(entries) = std::fs::read_dir(out) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name
+            .strip_prefix(".memsleuth-capture.")
+            .and_then(|p| p.parse::<u32>().ok())
+            && pid != std::process::id()
+            && process::has_exited(pid) == Some(true)
+        {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// What a capture holds while it runs.
@@ -623,6 +643,7 @@ impl Session<'_> {
             snapshot_bytes: None,
             gc_ms,
             snapshot_ms: None,
+            pause_ms: 0.0,
         };
         if let Some(k) = snapshot_index {
             let name = format!("s{k}.heapsnapshot");
@@ -632,6 +653,7 @@ impl Session<'_> {
             cp.snapshot_bytes = Some(bytes);
             cp.snapshot = Some(name);
         }
+        cp.pause_ms = t0.elapsed().as_secs_f64() * 1000.0;
         Ok(cp)
     }
 

@@ -146,6 +146,10 @@ pub struct Checkpoint {
     /// Added: time the snapshot took (taking, streaming, writing), milliseconds.
     #[serde(default)]
     pub snapshot_ms: Option<f64>,
+    /// Added: the whole checkpoint (GC, measurements, snapshot), milliseconds: the time the
+    /// load was paused for it.
+    #[serde(default)]
+    pub pause_ms: f64,
 }
 
 /// A slope with its confidence interval.

@@ -98,6 +98,7 @@ mod tests {
             snapshot_bytes: None,
             gc_ms: 0.0,
             snapshot_ms: None,
+            pause_ms: 0.0,
         }
     }
 

@@ -819,6 +819,7 @@ mod tests {
                 snapshot_bytes: None,
                 gc_ms: 1.0,
                 snapshot_ms: None,
+                pause_ms: 0.0,
             })
             .collect();
         let json = serde_json::json!({
