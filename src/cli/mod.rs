@@ -2,7 +2,9 @@
 //! Only this layer (and `main.rs`) touches stdout, stderr, the environment and exit codes.
 
 pub mod alerts;
+pub mod applog;
 pub mod capture;
+pub mod color;
 pub mod demo;
 pub mod diff;
 pub mod gc;
@@ -11,6 +13,7 @@ pub mod metrics;
 pub mod path;
 pub mod python;
 pub mod report;
+pub mod shell;
 pub mod summary;
 pub mod verify;
 
