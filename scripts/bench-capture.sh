@@ -50,16 +50,21 @@ run_capture() {
   "$BIN" capture --out "$out" --no-report --format json --requests "$requests" \
     --url 'http://127.0.0.1:{port}/item/{i}' "$@" \
     -- node "$repo/scripts/bench-capture-service.js" >"$BENCH_DIR/$name.json" 2>"$BENCH_DIR/$name.err" &
-  local pid=$! peak=0 rss
+  local pid=$! peak=0 rss cpu=0 svc="" svc_cpu=0 t
+  # CPU seconds (user + system) of a pid from /proc/PID/stat, in clock ticks.
+  ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat" 2>/dev/null; }
   while kill -0 "$pid" 2>/dev/null; do
     rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
     [ -n "$rss" ] && [ "$rss" -gt "$peak" ] && peak=$rss
+    t=$(ticks "$pid"); [ -n "$t" ] && cpu=$t
+    [ -z "$svc" ] && svc=$(sed -n 's/.*(pid \([0-9]*\).*/\1/p' "$BENCH_DIR/$name.err" | head -1)
+    if [ -n "$svc" ]; then t=$(ticks "$svc"); [ -n "$t" ] && svc_cpu=$t; fi
     sleep 0.02
   done
   if ! wait "$pid"; then
     log "capture $name failed:"; cat "$BENCH_DIR/$name.err" >&2; exit 1
   fi
-  echo "$peak" >"$BENCH_DIR/$name.peak"
+  echo "$peak $cpu $svc_cpu $(getconf CLK_TCK)" >"$BENCH_DIR/$name.peak"
 }
 
 # The in-process baseline: the service writes its own snapshot (3 times, the best is kept).
@@ -99,17 +104,22 @@ console.log(`in-process v8.writeHeapSnapshot: ${mib(base.bytes)} in ${(base.ms /
 const titles = { plain: 'capture', small: 'capture, small heap', tracked: 'capture --track-allocations, small heap' };
 for (const name of ['plain', 'small', 'tracked']) {
   const c = JSON.parse(fs.readFileSync(`${dir}/${name}.json`, 'utf8')).capture;
-  const peak = Number(fs.readFileSync(`${dir}/${name}.peak`, 'utf8')) * 1024;
+  const [peakKb, cpuTicks, svcTicks, hz] = fs.readFileSync(`${dir}/${name}.peak`, 'utf8').trim().split(' ').map(Number);
+  const peak = peakKb * 1024;
   const cps = c.checkpoints;
-  const pause = cps.reduce((a, k) => a + k.pause_ms, 0) / 1000;
+  // The baseline is taken before the load starts and the last checkpoint after it ends:
+  // the pauses inside the load are those of the checkpoints in between.
+  const pause = cps.slice(1, -1).reduce((a, k) => a + k.pause_ms, 0) / 1000;
   const load = c.duration_s - pause;
+  const total = c.duration_s + (cps[0].pause_ms + cps[cps.length - 1].pause_ms) / 1000;
   console.log(`\n${titles[name]}: ${c.requests_total} requests at concurrency ${c.concurrency}, ${c.errors} errors`);
   for (const k of cps.filter((k) => k.snapshot)) {
     console.log(`  ${k.snapshot}: ${mib(k.snapshot_bytes)} in ${(k.snapshot_ms / 1000).toFixed(2)} s = ${(k.snapshot_bytes / 1048576 / (k.snapshot_ms / 1000)).toFixed(0)} MiB/s over the inspector (heap used ${mib(k.heap_used_bytes)}, service RSS ${mib(k.rss_bytes)})`);
   }
   const gcs = cps.map((k) => k.gc_ms).sort((a, b) => a - b);
   console.log(`  forced full GC per checkpoint: median ${gcs[gcs.length >> 1].toFixed(0)} ms, max ${gcs[gcs.length - 1].toFixed(0)} ms (${cps.length} checkpoints)`);
-  console.log(`  load ran ${load.toFixed(1)} s (${(c.requests_total / load).toFixed(0)} requests/s; latency p50 ${c.latency_ms.p50.toFixed(2)} ms, p99 ${c.latency_ms.p99.toFixed(2)} ms), paused ${pause.toFixed(1)} s for checkpoints: ${(100 * pause / c.duration_s).toFixed(0)} % of the capture's ${c.duration_s.toFixed(1)} s`);
+  console.log(`  load ran ${load.toFixed(1)} s (${(c.requests_total / load).toFixed(0)} requests/s; latency p50 ${c.latency_ms.p50.toFixed(2)} ms, p99 ${c.latency_ms.p99.toFixed(2)} ms), checkpoints took ${(total - load).toFixed(1)} s: ${(100 * (total - load) / total).toFixed(0)} % of the capture's ${total.toFixed(1)} s`);
+  console.log(`  CPU: memsleuth ${(cpuTicks / hz).toFixed(1)} s, the service ${(svcTicks / hz).toFixed(1)} s`);
   console.log(`  service RSS: ${mib(cps[0].rss_bytes)} before the load, ${mib(cps[cps.length - 1].rss_bytes)} after the last snapshot`);
   console.log(`  memsleuth peak RSS during the capture: ${mib(peak)}`);
 }

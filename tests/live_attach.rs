@@ -267,3 +267,51 @@ fn load_command_with_checkpoints_by_time() {
         describe(&f)
     );
 }
+
+#[test]
+fn a_url_served_by_another_process_is_flagged() {
+    // The inspector belongs to one service, the URL to another: the capture measures the
+    // first while the load goes to the second, and says so.
+    let src = service("http");
+    let (pa, pb) = (free_port(), free_port());
+    let (_a, err) = start_node(
+        &["--inspect=127.0.0.1:0", src.to_str().unwrap(), "fixed"],
+        pa,
+    );
+    let line = wait_line(&err, Duration::from_secs(20), |l| {
+        l.starts_with("Debugger listening on ws://")
+    });
+    let (_b, _) = start_node(&[src.to_str().unwrap(), "fixed"], pb);
+    wait_listening(pa, Duration::from_secs(20));
+    wait_listening(pb, Duration::from_secs(20));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cap");
+    let out = memsleuth(&[
+        "capture",
+        "--out",
+        dir.to_str().unwrap(),
+        "--inspect",
+        &host_port(&line),
+        "--url",
+        &format!("http://127.0.0.1:{pb}/quote/{{i}}"),
+        "--requests",
+        "300",
+        "--checkpoints",
+        "100,200,300",
+        "--samples",
+        "0",
+        "--no-report",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let c = read_json(&dir.join("capture.json"));
+    let notes = c["notes"].to_string();
+    assert!(
+        notes.contains(&format!("does not listen on port {pb}")),
+        "{notes}"
+    );
+    assert!(
+        text(&out.stderr).contains("may reach another process"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -151,14 +151,14 @@ pub fn run(opts: &Options, stop: &Stop, obs: &mut dyn Observer) -> anyhow::Resul
         .out
         .join(format!(".memsleuth-capture.{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging_dir);
-    std::fs::create_dir(&staging_dir)
-        .with_context(|| format!("cannot create {}", staging_dir.display()))?;
     let mut staging = Staging {
         dir: staging_dir,
         out: opts.out.clone(),
         created_out,
         done: false,
     };
+    std::fs::create_dir(&staging.dir)
+        .with_context(|| format!("cannot create {}", staging.dir.display()))?;
     let mut session = Session {
         opts,
         stop,
@@ -288,6 +288,10 @@ impl Session<'_> {
         {
             // An attached service must answer before the load starts, too.
             self.wait_ready(Some(u), Some(req), Duration::from_secs(10), obs)?;
+        }
+        if let Some(msg) = url.as_deref().and_then(|u| port_not_held(u, pid)) {
+            obs.event(Event::Note(&msg));
+            self.notes.push(msg);
         }
         if self.opts.track_allocations {
             let stop = self.stop;
@@ -770,6 +774,7 @@ impl Session<'_> {
                 checkpoint: &cp,
             });
             capture.checkpoints.push(cp);
+            load.reconnect();
         }
         Ok(())
     }
@@ -871,6 +876,28 @@ impl Session<'_> {
         }
         Ok(())
     }
+}
+
+/// A warning when the load's URL is on this machine but its port is not one the measured
+/// process listens on: the load may be reaching another process (a proxy is fine, a
+/// cluster worker or a different service is not what is measured). `None` when `/proc`
+/// cannot tell.
+fn port_not_held(url: &str, pid: u32) -> Option<String> {
+    let u = Url::parse(url).ok()?;
+    let addr = u.resolve().ok()?;
+    if !addr.ip().is_loopback() {
+        return None;
+    }
+    let held = process::listening_addrs(pid);
+    if held.is_empty() || held.iter().any(|a| a.port() == u.port) {
+        return None;
+    }
+    let ports: Vec<String> = held.iter().map(|a| a.port().to_string()).collect();
+    Some(format!(
+        "the measured process (pid {pid}) does not listen on port {} of the URL (it listens on {}): the load may reach another process (a proxy, a cluster worker) than the one measured",
+        u.port,
+        ports.join(", ")
+    ))
 }
 
 fn describe_failures(t: &super::load::Tally) -> String {

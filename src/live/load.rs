@@ -2,7 +2,7 @@
 //! its own, sending numbered requests (`{i}` = 1, 2, ...) until a target count is reached.
 //! The load runs in segments between checkpoints: a segment ends when every request up to
 //! its target has been answered (or failed), so a checkpoint sees a quiet service and an
-//! exact request count. Connections stay open across segments.
+//! exact request count. Connections are reopened after each checkpoint.
 
 use super::http::{self, Conn, Failure, RequestTemplate};
 use std::collections::BTreeMap;
@@ -93,6 +93,15 @@ impl Load {
             conns: (0..concurrency.max(1)).map(|_| None).collect(),
             sent: 0,
             tally: Tally::default(),
+        }
+    }
+
+    /// Closes the connections; the next requests open new ones. Called after each
+    /// checkpoint: a server closes keep-alive connections left idle during a long pause
+    /// (Node after 5 s), and a request sent on one of those would fail for nothing.
+    pub fn reconnect(&mut self) {
+        for c in &mut self.conns {
+            *c = None;
         }
     }
 
