@@ -125,6 +125,41 @@ fn a_service_that_dies_under_load() {
 }
 
 #[test]
+fn a_load_that_never_succeeds() {
+    // The quote service has no POST route: every request answers 404.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cap");
+    let src = service("http");
+    let err = capture_fails(
+        &dir,
+        &[
+            "--requests",
+            "200",
+            "--checkpoints",
+            "50,100,200",
+            "--samples",
+            "0",
+            "--url",
+            "http://127.0.0.1:{port}/quote/{i}",
+            "--method",
+            "POST",
+            "--header",
+            "X-Request: r-{i}",
+            "--body",
+            "{\"n\": {i}}",
+            "--",
+            "node",
+            src.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        err.contains("none of the 200 requests succeeded (HTTP 404: 200)"),
+        "{err}"
+    );
+    assert!(!dir.exists());
+}
+
+#[test]
 fn not_a_node_command() {
     let tmp = tempfile::tempdir().unwrap();
     let err = capture_fails(&tmp.path().join("cap"), &["--", "npm", "start"]);

@@ -352,7 +352,7 @@ impl Session<'_> {
                 capture.transport_errors = Some(t.transport_errors);
                 capture.first_error = t.first_error.clone();
                 capture.status_counts = t.status.iter().map(|(s, n)| (s.to_string(), *n)).collect();
-                capture.latency_ms = stats::latency(t.latencies_us.clone());
+                capture.latency_ms = t.latency.latency();
                 if t.successes() == 0 {
                     bail!(
                         "none of the {} requests succeeded ({}); check --url and --method",

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 /// What the load measured so far.
 #[derive(Debug, Default, Clone)]
 pub struct Tally {
-    /// Latency of every answered request, microseconds.
-    pub latencies_us: Vec<u32>,
+    /// Latency of the answered requests.
+    pub latency: super::stats::Histogram,
     /// Answered requests per HTTP status.
     pub status: BTreeMap<u16, u64>,
     /// Requests without an answer.
@@ -45,7 +45,7 @@ impl Tally {
     }
 
     fn merge(&mut self, other: Tally) {
-        self.latencies_us.extend(other.latencies_us);
+        self.latency.merge(&other.latency);
         for (s, n) in other.status {
             *self.status.entry(s).or_default() += n;
         }
@@ -199,7 +199,7 @@ fn worker(
         match c.exchange(&req, head_only, deadline, &st.halt) {
             Ok(status) => {
                 let us = started.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
-                tally.latencies_us.push(us);
+                tally.latency.record(us);
                 *tally.status.entry(status).or_default() += 1;
                 st.failing.store(0, Ordering::Relaxed);
             }
@@ -271,7 +271,7 @@ mod tests {
         load.run_to(250, &mut tick).unwrap();
         assert_eq!(count.load(Ordering::SeqCst), 250);
         assert_eq!(load.tally.status.get(&200), Some(&250));
-        assert_eq!(load.tally.latencies_us.len(), 250);
+        assert_eq!(load.tally.latency.len(), 250);
         assert_eq!(load.tally.errors(), 0);
     }
 
