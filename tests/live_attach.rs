@@ -238,8 +238,15 @@ fn load_command_with_checkpoints_by_time() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let c = read_json(&dir.join("capture.json"));
     assert_eq!(c["load"], load);
-    assert_eq!(c["requests_total"], serde_json::Value::Null, "not counted");
-    assert_eq!(c["bytes_per_request"], serde_json::Value::Null);
+    // Requests are counted in the service: every checkpoint has a count, growing.
+    let total = c["requests_total"]
+        .as_u64()
+        .expect("requests counted in the service");
+    assert!(total > 100, "{c}");
+    assert!(
+        c["bytes_per_request"]["low"].as_f64().unwrap() > 0.0,
+        "the leak grows per request: {c}"
+    );
     let cps = c["checkpoints"].as_array().unwrap();
     assert_eq!(cps.len(), 4, "{c}");
     let secs: Vec<f64> = cps.iter().map(|k| k["seconds"].as_f64().unwrap()).collect();
@@ -250,6 +257,15 @@ fn load_command_with_checkpoints_by_time() {
             "checkpoint {k} at {secs:?}"
         );
     }
+    let counted: Vec<u64> = cps
+        .iter()
+        .map(|k| k["requests"].as_u64().unwrap())
+        .collect();
+    assert!(
+        counted.windows(2).all(|w| w[0] <= w[1]) && counted[0] == 0,
+        "{counted:?}"
+    );
+    assert_eq!(counted[3], total);
     let used: Vec<u64> = cps
         .iter()
         .map(|k| k["heap_used_bytes"].as_u64().unwrap())

@@ -58,7 +58,8 @@ pub struct Args {
     #[arg(long, default_value_t = 8, value_name = "C")]
     pub concurrency: u32,
     /// Your own load command (run with sh -c; `{url}` and `{port}` filled in, URL and PORT
-    /// in its environment) instead of the built-in load; checkpoints are then by time
+    /// in its environment) instead of the built-in load; checkpoints are then by time, and
+    /// requests are counted in the service (Node's http.server.request.start channel)
     #[arg(long, value_name = "COMMAND")]
     pub load: Option<String>,
     /// How long to run --load

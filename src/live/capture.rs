@@ -389,6 +389,8 @@ impl Session<'_> {
                     &mut capture,
                     obs,
                 )?;
+                // Requests counted in the service, when it could count them.
+                capture.requests_total = capture.checkpoints.last().and_then(|c| c.requests);
             }
         }
         capture.bytes_per_request = stats::bytes_per_request(&capture.checkpoints);
@@ -810,6 +812,13 @@ impl Session<'_> {
             gc_log: None,
             service_log: &log,
         };
+        let stop = self.stop;
+        let counting = self.inspector()?.count_requests(stop)?;
+        if !counting {
+            let msg = "requests are not counted: this Node has no http.server.request.start diagnostics channel (Node 16.17+/18.7+); growth per request is unknown";
+            obs.event(Event::Note(msg));
+            self.notes.push(msg.into());
+        }
         let mut snap_k = 0;
         let mut load_ended: Option<String> = None;
         let mut load_start = Instant::now();
@@ -853,8 +862,15 @@ impl Session<'_> {
             } else {
                 load_start.elapsed().as_secs_f64()
             };
+            let requests = if counting {
+                self.inspector()?
+                    .requests_counted(stop)
+                    .map_err(|e| self.explain(e))?
+            } else {
+                None
+            };
             let cp = self
-                .checkpoint(None, seconds, snap, obs)
+                .checkpoint(requests, seconds, snap, obs)
                 .map_err(|e| self.explain(e))?;
             obs.event(Event::Checkpoint {
                 index,

@@ -61,11 +61,12 @@ pub struct Capture {
     /// Contract: the checkpoints, in order.
     pub checkpoints: Vec<Checkpoint>,
     /// Contract: growth of the post-GC heap per request; null when requests were not counted
-    /// (`--load`) or fewer than two checkpoints were taken after warm-up.
+    /// or fewer than two checkpoints were taken after warm-up.
     pub bytes_per_request: Option<Slope>,
     /// Contract: latency of the built-in load's answered requests (null with `--load`).
     pub latency_ms: Option<Latency>,
-    /// Contract: requests sent by the built-in load (null with `--load`: not counted).
+    /// Contract: requests sent by the built-in load; with `--load`, requests counted in the
+    /// service (null where it cannot count).
     pub requests_total: Option<u64>,
     /// Contract: requests without an answer (connection errors, timeouts) or answered with
     /// an HTTP status of 400 or more (null with `--load`).
@@ -120,7 +121,9 @@ pub struct Capture {
 /// One checkpoint: memory after a forced full GC, with the load paused (built-in load).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Checkpoint {
-    /// Contract: requests completed before this checkpoint (null with `--load`).
+    /// Contract: requests completed before this checkpoint. With `--load`, the requests the
+    /// service's HTTP servers received (counted in the service through Node's
+    /// `http.server.request.start` diagnostics channel), or null where it cannot count.
     pub requests: Option<u64>,
     /// Contract: seconds since the load started.
     pub seconds: f64,

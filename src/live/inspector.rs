@@ -68,6 +68,22 @@ pub struct MemoryUsage {
     pub array_buffers: Option<u64>,
 }
 
+/// The request counter: one object on the global (under a registered symbol, so it cannot
+/// clash with the service's names) and one channel subscriber; installed once.
+const COUNTER_JS: &str = "(() => {
+  const key = Symbol.for('memsleuth.requests');
+  if (globalThis[key]) return true;
+  const load = (m) => typeof require === 'function' ? require(m)
+    : (process.getBuiltinModule ? process.getBuiltinModule(m) : null);
+  const dc = load('diagnostics_channel');
+  if (!dc || typeof dc.channel !== 'function') return false;
+  const counter = { n: 0, channel: dc.channel('http.server.request.start') };
+  counter.onRequest = () => { counter.n++; };
+  counter.channel.subscribe(counter.onRequest);
+  Object.defineProperty(globalThis, key, { value: counter, enumerable: false });
+  return true;
+})()";
+
 /// Where a snapshot's chunks go while a call runs.
 type Sink<'a> = Option<(&'a mut dyn Write, &'a mut dyn FnMut(u64))>;
 
@@ -299,6 +315,30 @@ impl Inspector {
             bail!("evaluating `{expression}` in the target threw: {text}");
         }
         Ok(r.pointer("/result/value").cloned().unwrap_or(Value::Null))
+    }
+
+    /// Installs a counter of the HTTP requests the target's servers receive (Node's
+    /// `http.server.request.start` diagnostics channel, Node 16.17+/18.7+), for loads
+    /// memsleuth does not send itself. Returns whether it could be installed.
+    pub fn count_requests(&mut self, stop: &Stop) -> anyhow::Result<bool> {
+        let r = self.call(
+            "Runtime.evaluate",
+            json!({
+                "expression": COUNTER_JS,
+                "returnByValue": true,
+                "silent": true,
+                "includeCommandLineAPI": true,
+            }),
+            stop,
+        )?;
+        Ok(r.get("exceptionDetails").is_none()
+            && r.pointer("/result/value").and_then(|v| v.as_bool()) == Some(true))
+    }
+
+    /// The counter installed by [`Inspector::count_requests`].
+    pub fn requests_counted(&mut self, stop: &Stop) -> anyhow::Result<Option<u64>> {
+        let v = self.evaluate("globalThis[Symbol.for('memsleuth.requests')]?.n", stop)?;
+        Ok(v.as_u64())
     }
 
     /// A full garbage collection (`HeapProfiler.collectGarbage`).
