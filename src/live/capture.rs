@@ -289,6 +289,15 @@ impl Session<'_> {
             // An attached service must answer before the load starts, too.
             self.wait_ready(Some(u), Some(req), Duration::from_secs(10), obs)?;
         }
+        let stop = self.stop;
+        let workers = self.inspector()?.cluster_workers(stop)?;
+        if workers > 0 {
+            let msg = format!(
+                "pid {pid} is a cluster primary with {workers} worker(s): the workers handle the requests, but memsleuth measures the primary; capture a worker with --pid, or run the service without cluster"
+            );
+            obs.event(Event::Note(&msg));
+            self.notes.push(msg);
+        }
         if let Some(msg) = url.as_deref().and_then(|u| port_not_held(u, pid)) {
             obs.event(Event::Note(&msg));
             self.notes.push(msg);

@@ -335,6 +335,23 @@ impl Inspector {
             && r.pointer("/result/value").and_then(|v| v.as_bool()) == Some(true))
     }
 
+    /// The number of cluster workers the target (a cluster primary) runs; 0 when none.
+    pub fn cluster_workers(&mut self, stop: &Stop) -> anyhow::Result<u64> {
+        let r = self.call(
+            "Runtime.evaluate",
+            json!({
+                "expression": "(() => { try { const c = require('cluster'); return c.isPrimary !== false && c.workers ? Object.keys(c.workers).length : 0; } catch (e) { return 0; } })()",
+                "returnByValue": true,
+                "silent": true,
+                "includeCommandLineAPI": true,
+            }),
+            stop,
+        )?;
+        Ok(r.pointer("/result/value")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0))
+    }
+
     /// The counter installed by [`Inspector::count_requests`].
     pub fn requests_counted(&mut self, stop: &Stop) -> anyhow::Result<Option<u64>> {
         let v = self.evaluate("globalThis[Symbol.for('memsleuth.requests')]?.n", stop)?;
