@@ -271,7 +271,9 @@ impl Session<'_> {
         let url = url_template
             .as_deref()
             .map(|u| u.replace("{port}", &port.map(|p| p.to_string()).unwrap_or_default()));
-        let (version, pid, argv) = self.identify()?;
+        let (version, pid, argv) = self
+            .identify()
+            .map_err(|e| self.explain_as(e, "before the load"))?;
         // In attach mode the command is what the process itself reports.
         let command = if mode == "attach" { argv } else { command };
         if let Target::Pid { pid: want } = self.opts.target
@@ -290,7 +292,10 @@ impl Session<'_> {
             self.wait_ready(Some(u), Some(req), Duration::from_secs(10), obs)?;
         }
         let stop = self.stop;
-        let workers = self.inspector()?.cluster_workers(stop)?;
+        let workers = self
+            .inspector()?
+            .cluster_workers(stop)
+            .map_err(|e| self.explain_as(e, "before the load"))?;
         if workers > 0 {
             let msg = format!(
                 "pid {pid} is a cluster primary with {workers} worker(s): the workers handle the requests, but memsleuth measures the primary; capture a worker with --pid, or run the service without cluster"
@@ -549,7 +554,10 @@ impl Session<'_> {
                 if self.inspector.is_none()
                     && let Some(ws) = s.inspector_url()
                 {
-                    self.inspector = Some(Inspector::connect(&ws, Duration::from_secs(10))?);
+                    match Inspector::connect(&ws, Duration::from_secs(10)) {
+                        Ok(i) => self.inspector = Some(i),
+                        Err(e) => return Err(self.explain_as(e, "at once")),
+                    }
                 }
             }
             if answered.is_none()
@@ -710,15 +718,24 @@ impl Session<'_> {
 
     /// An error of the inspector, or the service's end when that is what caused it.
     fn explain(&mut self, e: anyhow::Error) -> anyhow::Error {
-        if e.downcast_ref::<super::Interrupted>().is_some() {
+        self.explain_as(e, "during a checkpoint")
+    }
+
+    /// [`Session::explain`] with the moment named. The service may still be on its way
+    /// out when the inspector fails: it gets a second to finish exiting.
+    fn explain_as(&mut self, e: anyhow::Error, when: &str) -> anyhow::Error {
+        if e.downcast_ref::<super::Interrupted>().is_some() || self.service.is_none() {
             return e;
         }
-        match self.service_ended() {
-            Some(how) => anyhow!(
-                "the service exited during a checkpoint ({how}){}",
-                self.tail()
-            ),
-            None => e,
+        let end = Instant::now() + Duration::from_secs(1);
+        loop {
+            if let Some(how) = self.service_ended() {
+                return anyhow!("the service exited {when} ({how}){}", self.tail());
+            }
+            if Instant::now() >= end {
+                return e;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
