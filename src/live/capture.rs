@@ -238,12 +238,6 @@ struct Session<'a> {
 
 impl Session<'_> {
     fn capture(&mut self, obs: &mut dyn Observer) -> anyhow::Result<Capture> {
-        let started_at = format::rfc3339_utc(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0),
-        );
         let (url_template, readiness) = self.url_and_request()?;
         let (command, mode, port) = match &self.opts.target {
             Target::Start {
@@ -311,6 +305,13 @@ impl Session<'_> {
             let stop = self.stop;
             self.inspector()?.track_allocations(stop)?;
         }
+        // The wall clock when the load starts (the service is ready).
+        let started_at = format::rfc3339_utc(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0),
+        );
         let mut capture = Capture {
             schema: format::SCHEMA.into(),
             runtime: "node".into(),

@@ -56,7 +56,8 @@ pub struct Capture {
     pub method: Option<String>,
     /// Contract: concurrent connections of the built-in load (null with `--load`).
     pub concurrency: Option<u32>,
-    /// Contract: wall-clock time the capture started, UTC, RFC 3339 (`2026-11-26T10:00:00Z`).
+    /// Contract: wall-clock time the load started (the service ready), UTC, RFC 3339
+    /// (`2026-11-26T10:00:00Z`).
     pub started_at: String,
     /// Contract: the checkpoints, in order.
     pub checkpoints: Vec<Checkpoint>,
