@@ -58,8 +58,9 @@ pub struct Args {
     #[arg(long, default_value_t = 8, value_name = "C")]
     pub concurrency: u32,
     /// Your own load command (run with sh -c; `{url}` and `{port}` filled in, URL and PORT
-    /// in its environment) instead of the built-in load; checkpoints are then by time, and
-    /// requests are counted in the service (Node's http.server.request.start channel)
+    /// in its environment) instead of the built-in load; checkpoints are then by time (the
+    /// time the load ran, pauses for checkpoints not counted), and requests are counted in
+    /// the service (Node's http.server.request.start channel)
     #[arg(long, value_name = "COMMAND")]
     pub load: Option<String>,
     /// How long to run --load
@@ -345,33 +346,6 @@ fn service_name(args: &Args, capture: &Capture) -> String {
         .unwrap_or_else(|| "node service".into())
 }
 
-/// The load-test lines of one capture for the report's "Load Test Results".
-fn load_test_lines(c: &Capture) -> Vec<String> {
-    let mut v = vec![format!(
-        "This capture (`{}`, {}):",
-        if c.command.is_empty() {
-            format!("pid {}", c.pid.unwrap_or(0))
-        } else {
-            c.command.join(" ")
-        },
-        match (c.requests_total, c.concurrency) {
-            (Some(r), Some(k)) => format!("{r} requests at concurrency {k}"),
-            _ => format!("load command `{}`", c.load.as_deref().unwrap_or("?")),
-        }
-    )];
-    let within = c.bytes_per_request.as_ref().map(|s| s.low <= 0.0);
-    v.extend(
-        crate::live::verify::load_test_lines(c, within)
-            .into_iter()
-            .map(|l| format!("- {l}")),
-    );
-    v.push(
-        "After fix: not run yet (capture the fixed build the same way, then `memsleuth verify --before DIR --after DIR2`)"
-            .into(),
-    );
-    v
-}
-
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let opts = options(&args)?;
     let stop = Stop::new();
@@ -411,53 +385,37 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         capture.snapshots.len()
     );
 
-    // The analysis: the report's own evidence gathering, on the capture's files.
+    // The analysis: the leak finder once (its output is leaks.json), then the report on the
+    // capture folder, as `memsleuth report --capture DIR` makes it.
     let snapshots: Vec<String> = capture
         .snapshots
         .iter()
         .map(|s| dir.join(s).to_string_lossy().into_owned())
         .collect();
-    let mut notes = Vec::new();
-    let gc_log = capture
-        .gc_log
-        .as_ref()
-        .map(|g| dir.join(g).to_string_lossy().into_owned())
-        .filter(|p| match crate::input::load_text(p) {
-            Ok((name, text)) => match crate::series::gclog::analyze(&name, &text) {
-                Ok(_) => true,
-                Err(e) => {
-                    notes.push(format!("the GC log was not analysed: {e}"));
-                    false
-                }
-            },
-            Err(_) => false,
-        });
+    let leaks = super::leaks::find_leaks(&snapshots, 1)?;
+    let leaks_path = dir.join("leaks.json");
+    crate::input::write_atomic(&leaks_path, |w| {
+        serde_json::to_writer_pretty(&mut *w, &leaks).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    })?;
+    files.push(leaks_path.clone());
+    capture.leaks = Some("leaks.json".into());
+    cap::write_capture(&dir.join("capture.json"), &capture)?;
     let rargs = super::report::Args {
-        snapshots,
-        gc_log,
+        capture: Some(dir.to_string_lossy().into_owned()),
         service: Some(service_name(&args, &capture)),
         memory_limit: args.memory_limit,
         out: dir.clone(),
+        saved: Box::new(super::report::SavedOutputs {
+            leaks_json: Some(leaks_path.to_string_lossy().into_owned()),
+            ..Default::default()
+        }),
         ..Default::default()
     };
-    let mut ev = super::report::gather_evidence(&rargs)?;
-    ev.load_test = Some(crate::report::evidence::LoadTest {
-        lines: load_test_lines(&capture),
-    });
-    ev.notes.extend(notes);
-    let leaks = ev.leaks.clone();
-    if let Some(l) = &leaks {
-        let p = dir.join("leaks.json");
-        crate::input::write_atomic(&p, |w| {
-            serde_json::to_writer_pretty(&mut *w, l).map_err(std::io::Error::other)?;
-            w.write_all(b"\n")
-        })?;
-        files.push(p);
-        capture.leaks = Some("leaks.json".into());
-        cap::write_capture(&dir.join("capture.json"), &capture)?;
-    }
+    let ev = super::report::gather_evidence(&rargs)?;
     let written = super::report::write_report(dir, &ev)?;
     files.extend(written.paths.iter().cloned());
+    let leaks = Some(leaks);
 
     let found = leaks.as_ref().is_some_and(|l| !l.findings.is_empty());
     match args.format {

@@ -4,10 +4,10 @@
 //! fix holds, 1 when the leak persists, 2 on error.
 
 use super::{Format, print_json, print_text};
-use crate::leaks::LeaksOutput;
 use crate::live::capture::{is_plain_name, read_capture};
 use crate::live::format::Capture;
 use crate::live::verify::{self, GcFigures, Side};
+use crate::report::evidence::LeaksView;
 use std::path::{Path, PathBuf};
 
 /// Flags of `memsleuth verify`.
@@ -34,12 +34,12 @@ pub struct Args {
 pub struct Loaded {
     pub dir: String,
     pub capture: Capture,
-    pub leaks: LeaksOutput,
+    pub leaks: LeaksView,
     pub gc: Option<GcFigures>,
 }
 
 /// The leak finder's output of a capture: its `leaks.json`, or the finder run on its snapshots.
-fn leaks_of(dir: &Path, c: &Capture, reanalyze: bool) -> anyhow::Result<LeaksOutput> {
+fn leaks_of(dir: &Path, c: &Capture, reanalyze: bool) -> anyhow::Result<LeaksView> {
     if !reanalyze && let Some(name) = c.leaks.as_deref().filter(|n| is_plain_name(n)) {
         let p = dir.join(name);
         if p.exists() {
@@ -63,7 +63,8 @@ fn leaks_of(dir: &Path, c: &Capture, reanalyze: bool) -> anyhow::Result<LeaksOut
             dir.display()
         );
     }
-    super::leaks::find_leaks(&paths, 1)
+    let out = super::leaks::find_leaks(&paths, 1)?;
+    Ok(serde_json::from_value(serde_json::to_value(&out)?)?)
 }
 
 /// GC figures of a capture's GC log, when it has a readable one.

@@ -849,16 +849,21 @@ impl Session<'_> {
         let mut snap_k = 0;
         let mut load_ended: Option<String> = None;
         let mut load_start = Instant::now();
+        // Checkpoints are placed on the time the load ran, not counting the pauses for
+        // earlier checkpoints: a snapshot freezes the service, and the next interval must
+        // still have its full share of load.
+        let mut paused = Duration::ZERO;
+        let ran = |start: Instant, paused: Duration| start.elapsed().saturating_sub(paused);
         for (index, p) in planned.iter().enumerate() {
             if index == 1 {
                 // The baseline (index 0) is taken before the load command starts.
                 self.load_cmd = Some(Service::start(&spec)?);
                 load_start = Instant::now();
             }
-            while load_ended.is_none() && (load_start.elapsed().as_millis() as u64) < p.at {
+            while load_ended.is_none() && (ran(load_start, paused).as_millis() as u64) < p.at {
                 if index > 0 {
                     obs.event(Event::Progress {
-                        done: load_start.elapsed().as_secs(),
+                        done: ran(load_start, paused).as_secs(),
                         total: total_ms / 1000,
                     });
                 }
@@ -870,8 +875,8 @@ impl Session<'_> {
                         bail!("the load command failed ({how}){}", l.tail_text());
                     }
                     let msg = format!(
-                        "the load command ended after {:.1} s, before the checkpoint at {:.1} s; the capture ends there",
-                        load_start.elapsed().as_secs_f64(),
+                        "the load command ended after {:.1} s of load, before the checkpoint at {:.1} s; the capture ends there",
+                        ran(load_start, paused).as_secs_f64(),
                         p.at as f64 / 1000.0
                     );
                     obs.event(Event::Note(&msg));
@@ -899,6 +904,9 @@ impl Session<'_> {
             let cp = self
                 .checkpoint(requests, seconds, snap, obs)
                 .map_err(|e| self.explain(e))?;
+            if index > 0 {
+                paused += Duration::from_secs_f64(cp.pause_ms / 1000.0);
+            }
             obs.event(Event::Checkpoint {
                 index,
                 count: planned.len(),

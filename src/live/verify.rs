@@ -12,7 +12,7 @@
 //! short load: JIT code, internal tables). Otherwise the leak `persists`.
 
 use super::format::{Capture, Checkpoint, Slope};
-use crate::leaks::{Finding, LeaksOutput};
+use crate::report::evidence::{FindingView as Finding, LeaksView};
 use crate::report::model::Field;
 use crate::units;
 use serde::Serialize;
@@ -31,8 +31,9 @@ pub struct Side<'a> {
     /// The folder, as given.
     pub dir: &'a str,
     pub capture: &'a Capture,
-    /// The leak finder's output on its snapshots.
-    pub leaks: &'a LeaksOutput,
+    /// The leak finder's output on its snapshots (read through the report's tolerant view,
+    /// so outputs of older and newer finders both compare).
+    pub leaks: &'a LeaksView,
     /// Its GC log's figures, when it has one.
     pub gc: Option<GcFigures>,
 }
@@ -137,7 +138,7 @@ pub struct PostDeployment {
 fn leak_ref(f: &Finding) -> LeakRef {
     LeakRef {
         fingerprint: f.fingerprint.clone(),
-        pattern: f.pattern.id().to_string(),
+        pattern: f.pattern.clone(),
         class: f.class.clone(),
         count: f.count,
         retained_bytes: f.retained_bytes,
@@ -801,7 +802,7 @@ fn md_cell(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::leaks::{Location, Pattern};
+    use crate::report::evidence::LocationView as Location;
 
     fn capture(heaps: &[(u64, u64)], bpr: Option<(f64, f64, f64)>) -> Capture {
         let checkpoints = heaps
@@ -844,7 +845,7 @@ mod tests {
 
     fn finding(fp: &str, line: u32) -> Finding {
         Finding {
-            pattern: Pattern::EventListener,
+            pattern: "event-listener".into(),
             reason: String::new(),
             class: "Function".into(),
             count: 2700,
@@ -861,17 +862,18 @@ mod tests {
             excerpt: vec![],
             fingerprint: fp.into(),
             suggestion: String::new(),
+            ..Default::default()
         }
     }
 
-    fn leaks(f: Vec<Finding>) -> LeaksOutput {
-        LeaksOutput {
+    fn leaks(f: Vec<Finding>) -> LeaksView {
+        LeaksView {
             snapshots: vec![],
             findings: f,
         }
     }
 
-    fn side<'a>(c: &'a Capture, l: &'a LeaksOutput) -> Side<'a> {
+    fn side<'a>(c: &'a Capture, l: &'a LeaksView) -> Side<'a> {
         Side {
             dir: "d",
             capture: c,
