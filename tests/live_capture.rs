@@ -274,6 +274,31 @@ fn verify_both_ways(svc: &str, url_path: &str) {
     );
     assert!(v["after"]["growth_within_threshold"] == false, "{v}");
 
+    // The same comparison inside the full report: `report --capture AFTER --before BEFORE`
+    // investigates the leak before the fix and fills the after-fix sections.
+    let rep = tmp.path().join("report");
+    let out = memsleuth(&[
+        "report",
+        "--capture",
+        &s(&fixed),
+        "--before",
+        &s(&leaky),
+        "--out",
+        &s(&rep),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let md = std::fs::read_to_string(rep.join("report.md")).unwrap();
+    let after = md.split("After fix:").nth(1).unwrap_or_default();
+    assert!(
+        after.contains("Memory after 3000 requests") && after.contains("(stable"),
+        "{md}"
+    );
+    assert!(md.contains("Verdict: fixed (memsleuth verify:"), "{md}");
+    assert!(
+        !findings(&leaky).is_empty() && md.contains(svc_file(svc)),
+        "the leak before the fix is investigated:\n{md}"
+    );
+
     // A CI threshold below the fixed build's growth makes even the fixed build fail.
     let out = memsleuth(&[
         "verify",
@@ -293,6 +318,14 @@ fn verify_both_ways(svc: &str, url_path: &str) {
         Some(if after > 0.0 { 1 } else { 0 }),
         "{v}"
     );
+}
+
+/// The file name of a service's source, as findings and reports name it.
+fn svc_file(svc: &str) -> &'static str {
+    match svc {
+        "http" => "services/http/server.js",
+        _ => "services/express/server.js",
+    }
 }
 
 #[test]

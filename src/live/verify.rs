@@ -633,7 +633,7 @@ fn improvement(b: &SideSummary, a: &SideSummary) -> Vec<Field> {
         label: "GC pressure".into(),
         value: match (&b.gc, &a.gc) {
             (Some(x), Some(y)) => format!(
-                "time in GC {:.1} % -> {:.1} % of the run; p95 pause {:.2} ms -> {:.2} ms",
+                "time in GC {:.1} % → {:.1} % of the run; p95 pause {:.2} ms → {:.2} ms",
                 x.time_in_gc_percent, y.time_in_gc_percent, x.pause_p95_ms, y.pause_p95_ms
             ),
             _ => "unknown (a capture without GC log)".into(),
