@@ -46,7 +46,7 @@ fn generate(dir: &Path, extra: &[&str]) {
 
 #[test]
 fn rules_pass_promtool_check_with_and_without_a_limit() {
-    for extra in [&[][..], &["--heap-limit-bytes", "268435456"][..]] {
+    for extra in [&[][..], &["--heap-limit", "256M"][..]] {
         let dir = tempfile::tempdir().unwrap();
         generate(dir.path(), extra);
         let (ok, text) = promtool(dir.path(), &["check", "rules", "alerts.rules.yml"]);
@@ -194,7 +194,7 @@ fn dashboard_is_classic_json_with_a_datasource_variable() {
 
 #[test]
 fn without_out_the_rules_go_to_stdout() {
-    let out = memsleuth(&["alerts", "--service", "svc", "--growth-mb-per-hour", "2.5"]);
+    let out = memsleuth(&["alerts", "--service", "svc", "--growth-per-hour", "2.5M"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("groups:"), "{text}");

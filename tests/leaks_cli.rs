@@ -47,6 +47,38 @@ fn top_keeps_the_largest_findings_and_fail_on_leak_exits_1() {
 }
 
 #[test]
+fn min_retained_takes_a_size_with_a_unit() {
+    let (_, all, _) = leaks(&SEQ, &[]);
+    let all = all["findings"].as_array().unwrap().clone();
+    let smallest = all
+        .iter()
+        .map(|f| f["retained_bytes"].as_u64().expect("retained_bytes"))
+        .min()
+        .unwrap();
+    // Just above the smallest group: that one goes, the others stay.
+    let k = smallest / 1024 + 1;
+    let (code, some, _) = leaks(&SEQ, &["--min-retained", &format!("{k}K")]);
+    assert_eq!(code, Some(0));
+    let some = some["findings"].as_array().unwrap();
+    assert!(
+        some.len() < all.len(),
+        "{k}K kept {} of {}",
+        some.len(),
+        all.len()
+    );
+    assert!(
+        some.iter()
+            .all(|f| f["retained_bytes"].as_u64().unwrap() >= k * 1024)
+    );
+    let (code, none, _) = leaks(&SEQ, &["--min-retained", "1G"]);
+    assert_eq!(code, Some(0));
+    assert!(none["findings"].as_array().unwrap().is_empty());
+    let (code, _, err) = leaks(&SEQ, &["--min-retained", "12Q"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--min-retained"), "{err}");
+}
+
+#[test]
 fn findings_carry_units_owner_and_what_they_keep() {
     let (_, out, _) = leaks(&SEQ, &[]);
     let findings = out["findings"].as_array().unwrap();

@@ -13,15 +13,16 @@ pub struct Args {
     /// Memory metric: a name (the job matcher is added) or a full selector
     #[arg(long, default_value = alerts::DEFAULT_METRIC)]
     pub metric: String,
-    /// Growth alert threshold in MiB per hour
-    #[arg(long, default_value_t = alerts::DEFAULT_GROWTH_MB_PER_HOUR)]
-    pub growth_mb_per_hour: f64,
+    /// Growth alert threshold per hour (bytes, or with a unit: 10M, 512K; K/M/G are KiB/MiB/GiB)
+    #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = crate::units::parse_size)]
+    pub growth_per_hour: u64,
     /// How long the growth must last before the alert fires (Prometheus duration)
     #[arg(long = "for", default_value = alerts::DEFAULT_FOR)]
     pub for_duration: String,
-    /// The heap limit in bytes: adds the heap-near-limit and exhaustion-predicted alerts
-    #[arg(long)]
-    pub heap_limit_bytes: Option<u64>,
+    /// The heap limit (bytes, or with a unit: 512M, 2G): adds the heap-near-limit and
+    /// exhaustion-predicted alerts
+    #[arg(long, value_name = "SIZE", alias = "heap-limit-bytes", value_parser = super::report::parse_bytes)]
+    pub heap_limit: Option<u64>,
     /// Write alerts.rules.yml and grafana-dashboard.json here (else the rules go to stdout)
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -31,9 +32,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let cfg = alerts::AlertConfig {
         service: args.service,
         metric: args.metric,
-        growth_mb_per_hour: args.growth_mb_per_hour,
+        growth_mb_per_hour: args.growth_per_hour as f64 / 1048576.0,
         for_duration: args.for_duration,
-        heap_limit_bytes: args.heap_limit_bytes,
+        heap_limit_bytes: args.heap_limit,
     };
     cfg.validate()?;
     let rules = alerts::rules_yaml(&cfg);

@@ -21,6 +21,9 @@ pub struct Args {
     /// Groups with fewer leaked units are not reported
     #[arg(long, default_value_t = 1)]
     pub min_count: u64,
+    /// Groups retaining less are not reported (bytes, or with a unit: 64K, 1M; K/M/G are KiB/MiB/GiB)
+    #[arg(long, value_name = "SIZE", default_value = "4K", value_parser = crate::units::parse_size)]
+    pub min_retained: u64,
     /// Show only the N most significant findings
     #[arg(long)]
     pub top: Option<usize>,
@@ -85,13 +88,27 @@ pub fn find_leaks_with(paths: &[String], opts: &leaks::Options) -> anyhow::Resul
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let opts = leaks::Options {
         min_count: args.min_count,
+        min_bytes: args.min_retained,
         top: args.top,
         ..Default::default()
     };
     let out = find_leaks_with(&args.snapshots, &opts)?;
     match args.format {
         Format::Json => print_json(&out)?,
-        Format::Text => print_text(&render_text(&out))?,
+        Format::Text => {
+            let mut text = render_text(&out);
+            let d = leaks::Options::default();
+            if out.findings.is_empty()
+                && (opts.min_count > d.min_count || opts.min_bytes > d.min_bytes)
+            {
+                text.push_str(&format!(
+                    "(groups with fewer than {} units or retaining less than {} are not reported: --min-count, --min-retained)\n",
+                    opts.min_count,
+                    crate::units::bytes_u64(opts.min_bytes)
+                ));
+            }
+            print_text(&text)?
+        }
     }
     Ok(if args.fail_on_leak && !out.findings.is_empty() {
         1

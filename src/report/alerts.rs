@@ -35,7 +35,7 @@ pub struct AlertConfig {
     pub growth_mb_per_hour: f64,
     /// Prometheus duration the condition must hold (`for:`).
     pub for_duration: String,
-    /// The heap limit in bytes, when known (`--heap-limit-bytes`, `--memory-limit`, GC log).
+    /// The heap limit in bytes, when known (`--heap-limit`, `--memory-limit`, GC log).
     pub heap_limit_bytes: Option<u64>,
 }
 
@@ -46,11 +46,11 @@ pub enum AlertConfigError {
     EmptyService,
     #[error("--for {0:?} is not a Prometheus duration (examples: 30s, 15m, 1h, 1h30m)")]
     BadDuration(String),
-    #[error("--growth-mb-per-hour must be a positive number, not {0}")]
+    #[error("--growth-per-hour must be more than 0 (got {0} MiB/h)")]
     BadGrowth(f64),
     #[error("--metric {0:?} is not a metric name or selector")]
     BadMetric(String),
-    #[error("--heap-limit-bytes must be greater than 0")]
+    #[error("--heap-limit must be greater than 0")]
     ZeroLimit,
 }
 
@@ -293,7 +293,7 @@ pub fn rules_yaml(cfg: &AlertConfig) -> String {
     if cfg.heap_limit_bytes.is_none() {
         let _ = writeln!(
             y,
-            "# No heap limit was given (--heap-limit-bytes / --memory-limit), so the heap-near-limit"
+            "# No heap limit was given (--heap-limit / --memory-limit), so the heap-near-limit"
         );
         let _ = writeln!(y, "# and exhaustion-predicted alerts are not generated.");
     }
