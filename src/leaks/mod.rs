@@ -426,8 +426,13 @@ fn finding(
                     | owners::OwnerKind::MapEntry
             );
             match &o.holder_name {
+                // ... unless the named object is the emitter itself (`exports.configBus`
+                // holds an EventEmitter: `configBus.off`, not `exports.off`).
                 Some(h)
-                    if emitter_api && field && o.origin != crate::heap::source::Origin::Runtime =>
+                    if emitter_api
+                        && field
+                        && o.origin != crate::heap::source::Origin::Runtime
+                        && crate::heap::source::child(g, o.target, "_events").is_none() =>
                 {
                     h.clone()
                 }

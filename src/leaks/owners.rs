@@ -239,6 +239,21 @@ fn script_at(g: &HeapGraph, scripts: &HashMap<u32, Script>, o: u32) -> Option<St
     scripts.get(&sid).map(|s| s.name.clone())
 }
 
+/// When `o` is the `exports` of a CommonJS `Module`, that module's file name.
+fn module_of_exports(g: &HeapGraph, o: u32) -> Option<String> {
+    g.retainers(o).find_map(|ri| {
+        let m = g.ret_node[ri];
+        let e = g.ret_edge[ri] as usize;
+        if g.class_name(m) != "Module" || g.edge_has_index(e) || g.edge_name(e) != "exports" {
+            return None;
+        }
+        let f = source::child(g, m, "filename")?;
+        (g.node_type_name(f) == "string" || g.node_type_name(f) == "concatenated string")
+            .then(|| g.raw_name(f).to_string())
+            .filter(|s| !s.is_empty())
+    })
+}
+
 /// The script whose code holds `holder`: its own position, else the first function (in
 /// id order) whose scope it is, else the position of what it holds.
 pub fn script_of(
@@ -249,6 +264,11 @@ pub fn script_of(
 ) -> Option<String> {
     if let Some(s) = script_at(g, scripts, holder) {
         return Some(s);
+    }
+    // A CommonJS module's `exports` object: the module's own file (Node's loader made
+    // the object, but the names on it are the module's).
+    if let Some(file) = module_of_exports(g, holder) {
+        return Some(file);
     }
     let mut best: Option<(u32, String)> = None;
     for ri in g.retainers(holder) {
