@@ -151,8 +151,17 @@ impl Places<'_> {
     }
 }
 
+/// Grew at every interval, and by a comparable amount each time: the smallest step is at
+/// least a fifth of the largest. A bounded cache that fills and then only turns its entries
+/// over (a few bytes more as keys get longer) does not qualify.
 fn grows_every(v: &[u64]) -> bool {
-    v.len() >= 2 && v.windows(2).all(|w| w[1] > w[0])
+    if v.len() < 2 || !v.windows(2).all(|w| w[1] > w[0]) {
+        return false;
+    }
+    let steps: Vec<u64> = v.windows(2).map(|w| w[1] - w[0]).collect();
+    let max = steps.iter().copied().max().unwrap_or(0);
+    let min = steps.iter().copied().min().unwrap_or(0);
+    min as f64 >= 0.2 * max as f64
 }
 
 fn grows_every_known(v: &[Option<u64>]) -> bool {
@@ -944,14 +953,28 @@ fn build(
                 .and_then(|i| src.lines().nth(i))
                 .filter(|t| t.contains("cache"))
                 .map(|t| (def.line, t.trim_end().to_string()));
+            // An unbounded cache is declared with `maxsize=None` or `cache`; prefer the line
+            // that says so over a bounded variant of the same function.
+            let unbounded = l.cache_maxsize == Some(None);
+            let says_unbounded = |c: &str| {
+                c.contains("maxsize=None")
+                    || (c.contains("cache") && !c.contains("lru_cache") && !c.contains("maxsize"))
+            };
+            let candidates: Vec<(u32, String)> = src
+                .lines()
+                .enumerate()
+                .filter(|(_, t)| {
+                    let c = t.split('#').next().unwrap_or("");
+                    c.contains("cache") && !c.trim_start().starts_with("def ") && names_it(c)
+                })
+                .map(|(i, t)| (i as u32 + 1, t.trim_end().to_string()))
+                .collect();
             let pick = above.or_else(|| {
-                src.lines()
-                    .enumerate()
-                    .find(|(_, t)| {
-                        let c = t.split('#').next().unwrap_or("");
-                        c.contains("cache") && !c.trim_start().starts_with("def ") && names_it(c)
-                    })
-                    .map(|(i, t)| (i as u32 + 1, t.trim_end().to_string()))
+                candidates
+                    .iter()
+                    .find(|(_, t)| unbounded && says_unbounded(t))
+                    .or(candidates.first())
+                    .cloned()
             });
             if let Some((line, text)) = pick {
                 found = Some((
@@ -1163,6 +1186,8 @@ mod tests {
     fn growth_at_every_interval() {
         assert!(grows_every(&[1, 2, 3]));
         assert!(!grows_every(&[1, 3, 3]));
+        // Filled, then turned over: +130, +70, +2.
+        assert!(!grows_every(&[10, 140, 210, 212]));
         assert!(!grows_every(&[5]));
         assert!(grows_every_known(&[None, Some(2), Some(3)]));
         assert!(!grows_every_known(&[Some(1), Some(2), None]));

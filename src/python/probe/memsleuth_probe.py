@@ -35,14 +35,14 @@ import time
 SCHEMA = "memsleuth.python-probe.v1"
 
 # Limits that keep a checkpoint bounded in size and time on large heaps.
-MAX_SITES = 1500
-MAX_GROWTH_SITES = 400
-MAX_TYPES = 300
+MAX_SITES = 400
+MAX_GROWTH_SITES = 200
+MAX_TYPES = 150
 MAX_GROWING_TYPES = 6
 MAX_GROWING_SITES = 8
 MIN_SITE_GROWTH = 4096
 SAMPLES_PER_SITE = 3
-MAX_TRACEBACK_LOOKUPS = 2000000
+MAX_TRACEBACK_LOOKUPS = 50000
 SAMPLES_PER_TYPE = 3
 MAX_BFS_VISITS = 3000000
 MAX_BFS_SECONDS = 8.0
@@ -777,7 +777,13 @@ def checkpoint(label=""):
         ]
         # Samples: objects allocated at the sites that grew most (the leak's own units), then
         # instances of the types whose count grew (for what tracemalloc cannot see).
-        grew_types = {t for t, n in names.items() if n in grew_set}
+        # Numbers are never a leak's unit on their own (they sit in a container that is sampled
+        # too), and looking up the traceback of each costs a traced allocation per frame.
+        grew_types = {
+            t
+            for t, n in names.items()
+            if n in grew_set and t not in (int, float, bool, complex, type(None))
+        }
         site_samples = (
             _sample_sites(found, growing_sites, exclude, grew_types) if not first else []
         )

@@ -1,0 +1,189 @@
+//! The probe in real Python services over loopback: a stdlib `http.server` service with one
+//! kind of leak per route (module dict cache, lru_cache(maxsize=None) on a per-request key,
+//! callbacks registered per request, files opened per request and kept, a dataset loaded
+//! whole per request and kept) and a bounded route; each leaky route must come out as its
+//! pattern, at its line, with its owner and referrer path, and the fixed build as no leak.
+
+mod python_support;
+use python_support::*;
+use serde_json::Value;
+
+struct Expect<'a> {
+    pattern: &'a str,
+    owner: &'a str,
+    /// Code of the line the finding must point at.
+    line: &'a str,
+    unit: Option<&'a str>,
+}
+
+fn stdlib_case(route: &str, build: &str, per: u64) -> Value {
+    let dir = service("stdlib");
+    let svc = start(&dir, &["app.py"], &[("BUILD", build)]);
+    let (files, reqs) = checkpoints(&svc, route, per, 3);
+    analyze(&files, &reqs)
+}
+
+fn check_leak(r: &Value, e: &Expect<'_>, file: &str) {
+    let leaks = r["leaks"].as_array().unwrap();
+    assert_eq!(r["verdict"], "leak", "{}\n{r:#}", r["reason"]);
+    let f = &leaks[0];
+    assert_eq!(f["pattern"], e.pattern, "{f:#}");
+    assert!(
+        f["owner"]["name"].as_str().unwrap().starts_with(e.owner),
+        "owner {}: {f:#}",
+        f["owner"]
+    );
+    let src = service("stdlib").join(file);
+    assert!(
+        f["location"]["file"].as_str().unwrap().ends_with(file),
+        "{f:#}"
+    );
+    assert_eq!(f["location"]["line"], line_of(&src, e.line), "{f:#}");
+    assert!(f["code"].as_str().unwrap().contains(e.line), "{f:#}");
+    if let Some(u) = e.unit {
+        assert_eq!(f["unit"], u, "{f:#}");
+    }
+    // The referrer path starts at the module and names the owner's variable.
+    let path = f["retainer_path"].as_array().unwrap();
+    let var = e
+        .owner
+        .split('.')
+        .nth(1)
+        .unwrap()
+        .split('[')
+        .next()
+        .unwrap();
+    assert!(
+        path.iter().any(|s| s["edge"] == var),
+        "path lacks {var}: {path:#?}"
+    );
+    assert_eq!(path[0]["edge_type"], "module", "{path:#?}");
+    // It grew at every checkpoint after the first.
+    let g: Vec<u64> = f["growth_bytes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(g.windows(2).all(|w| w[1] > w[0]), "{g:?}");
+    assert!(f["suggestion"].as_str().unwrap().len() > 40);
+}
+
+fn check_clean(r: &Value, what: &str) {
+    assert!(
+        r["leaks"].as_array().unwrap().is_empty(),
+        "{what}: {:#}",
+        r["leaks"]
+    );
+    assert_ne!(r["verdict"], "leak", "{what}: {}", r["reason"]);
+}
+
+#[test]
+fn stdlib_dict_cache_leak() {
+    let r = stdlib_case("quote", "leaky", 120);
+    check_leak(
+        &r,
+        &Expect {
+            pattern: "unbounded-collection",
+            owner: "handlers._rendered",
+            line: "_rendered[key] = page",
+            unit: Some("dict entry"),
+        },
+        "handlers.py",
+    );
+    assert!(r["bytes_per_request"].as_f64().unwrap() > 500.0, "{r:#}");
+}
+
+#[test]
+fn stdlib_lru_cache_without_bound() {
+    let r = stdlib_case("price", "leaky", 120);
+    check_leak(
+        &r,
+        &Expect {
+            pattern: "unbounded-collection",
+            owner: "handlers.price_of",
+            line: "functools.lru_cache(maxsize=None)",
+            unit: Some("lru_cache entry"),
+        },
+        "handlers.py",
+    );
+}
+
+#[test]
+fn stdlib_callbacks_registered_per_request() {
+    let r = stdlib_case("subscribe", "leaky", 120);
+    check_leak(
+        &r,
+        &Expect {
+            pattern: "event-listener",
+            owner: "events._listeners",
+            line: "events.subscribe(\"rates\", on_rate_change)",
+            unit: Some("callback"),
+        },
+        "handlers.py",
+    );
+    assert!(
+        r["leaks"][0]["name"]
+            .as_str()
+            .unwrap()
+            .contains("on_rate_change")
+    );
+}
+
+#[test]
+fn stdlib_files_opened_per_request_and_kept() {
+    let r = stdlib_case("audit", "leaky", 120);
+    check_leak(
+        &r,
+        &Expect {
+            pattern: "unclosed-connection",
+            owner: "handlers._audit_logs",
+            line: "_audit_logs.append(log)",
+            unit: Some("open file"),
+        },
+        "handlers.py",
+    );
+    let fds: Vec<u64> = r["checkpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["open_fds"].as_u64().unwrap())
+        .collect();
+    assert!(fds.windows(2).all(|w| w[1] > w[0]), "{fds:?}");
+}
+
+#[test]
+fn stdlib_dataset_loaded_whole_and_kept() {
+    let r = stdlib_case("report", "leaky", 6);
+    check_leak(
+        &r,
+        &Expect {
+            pattern: "large-dataset",
+            owner: "handlers._reports",
+            line: "_reports.append(rows)",
+            unit: None,
+        },
+        "handlers.py",
+    );
+}
+
+#[test]
+fn stdlib_bounded_deque_is_not_a_leak() {
+    check_clean(
+        &stdlib_case("recent", "leaky", 120),
+        "recent (deque maxlen=200)",
+    );
+}
+
+#[test]
+fn stdlib_fixed_build_has_no_leak() {
+    for (route, per) in [
+        ("quote", 120),
+        ("price", 120),
+        ("subscribe", 120),
+        ("audit", 120),
+        ("report", 6),
+    ] {
+        check_clean(&stdlib_case(route, "fixed", per), route);
+    }
+}
