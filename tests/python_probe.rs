@@ -154,7 +154,7 @@ fn stdlib_files_opened_per_request_and_kept() {
 
 #[test]
 fn stdlib_dataset_loaded_whole_and_kept() {
-    let r = stdlib_case("report", "leaky", 6);
+    let r = stdlib_case("report", "leaky", 3);
     check_leak(
         &r,
         &Expect {
@@ -182,7 +182,7 @@ fn stdlib_fixed_build_has_no_leak() {
         ("price", 120),
         ("subscribe", 120),
         ("audit", 120),
-        ("report", 6),
+        ("report", 3),
     ] {
         check_clean(&stdlib_case(route, "fixed", per), route);
     }

@@ -54,6 +54,9 @@ pub fn line_profile(name: &str, text: &str) -> Result<PythonReport, InputError> 
     let mut file = String::new();
     let mut code_col: Option<usize> = None;
     let mut first_row = false;
+    // Memory at each function's entry: with `--backend tracemalloc` it is the traced memory,
+    // which starts near zero; a Python process's RSS is never under a mebibyte.
+    let mut entry_mem: Vec<f64> = Vec::new();
     for (i, l) in text.lines().enumerate() {
         if let Some(f) = l.strip_prefix("Filename: ") {
             file = f.trim().to_string();
@@ -93,6 +96,9 @@ pub fn line_profile(name: &str, text: &str) -> Result<PythonReport, InputError> 
         // The first row of a function is its entry: its increment is the memory the process
         // already had, not something the line allocated.
         if std::mem::take(&mut first_row) {
+            if let Some(m) = mib(tok[1], tok[2]) {
+                entry_mem.push(m);
+            }
             continue;
         }
         let e = rows
@@ -107,32 +113,39 @@ pub fn line_profile(name: &str, text: &str) -> Result<PythonReport, InputError> 
             "memory_profiler table without any measured line",
         ));
     }
+    let traced = !entry_mem.is_empty() && entry_mem.iter().all(|&m| m < 1.0);
     let max_inc = rows.values().map(|r| r.0).fold(0.0f64, f64::max).max(1e-9);
     let mut report = PythonReport::new(name, "memory_profiler");
     for ((file, line), (inc, occ, code)) in rows {
-        let likelihood = if inc > 0.0 {
-            0.2 + 0.7 * inc / max_inc
-        } else {
-            0.05
+        // RSS increments land on whichever line first touches new pages (a line that reuses
+        // memory another line freed shows nothing), so with the RSS backend they cannot say
+        // which line keeps memory.
+        let likelihood = match (inc > 0.0, traced) {
+            (true, true) => 0.2 + 0.7 * inc / max_inc,
+            (true, false) => 0.5,
+            _ => 0.05,
         };
         report.findings.push(PyFinding {
             file,
             line,
             code: Some(code.trim().to_string()).filter(|c| !c.is_empty()),
-            leaked_bytes: Some((inc.max(0.0) * MIB) as u64),
+            leaked_bytes: traced.then_some((inc.max(0.0) * MIB) as u64),
             allocated_bytes: None,
             likelihood: super::round3(likelihood),
             evidence: format!(
-                "memory_profiler: RSS {} over {occ} run(s) of the line",
+                "memory_profiler: {} {} over {occ} run(s) of the line",
+                if traced { "traced memory" } else { "RSS" },
                 units::bytes_delta(inc * MIB)
             ),
             sizes: Vec::new(),
         });
     }
     report.finish_findings();
-    report.notes.push(
-        "memory_profiler measures the process's RSS after each line: an increment is memory the process kept or did not return to the system, not proof that objects are retained; a bounded cache's line shows increments until it is full".into(),
-    );
+    report.notes.push(if traced {
+        "memory_profiler ran with --backend tracemalloc: each increment is the net memory the line's allocations kept; a bounded cache's line adds until the cache is full".into()
+    } else {
+        "memory_profiler measured RSS (its default backend): an increment lands on whichever line first touches new memory, and a line that reuses memory another line freed shows none, so this table cannot tell which line keeps memory (lines with increments are 0.5, retained unknown). Run `python -m memory_profiler --backend tracemalloc prog.py` for net bytes per line.".into()
+    });
     Ok(report)
 }
 

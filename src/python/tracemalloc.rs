@@ -200,8 +200,10 @@ pub fn analyze(inputs: &[(String, Vec<u8>)]) -> Result<PythonReport, InputError>
                 && last.is_some();
             let like = if steady && growth >= min_growth as i64 {
                 if n >= 3 { 1.0 } else { 0.9 }
-            } else if growth > 0 {
+            } else if growth >= min_growth as i64 {
                 0.4
+            } else if growth > 0 {
+                0.2
             } else {
                 0.05
             };
