@@ -816,12 +816,13 @@ fn build(
     let acc_step = &path[g.acc];
     let owner = owner(path, g.acc);
     // The sample that is the unit itself (its resource and callable facts), else any.
+    // Prefer a sample that sits right in the container (the unit itself).
     let unit_sample = g
         .samples
         .iter()
         .filter(|(_, t, ci)| *t == unit_class && *ci + 1 == n)
         .map(|(s, _, _)| *s)
-        .next()
+        .min_by_key(|s| s.path.as_ref().map_or(usize::MAX, |p| p.len()))
         .unwrap_or(rep);
     let any_res = |pred: &dyn Fn(&Sample) -> bool| {
         g.samples.iter().any(|(s, t, _)| {
@@ -929,11 +930,23 @@ fn build(
     let mut code = None;
     let mut exc = Vec::new();
     let short = short_name(&owner);
-    let user_frames: Vec<&Frame> = tb
+    // Frames to search for the line that stores into the container: the unit's own
+    // traceback first, then those of the group's other samples, closest to the container first
+    // (a value allocated in a helper the handler calls, a key built by the caller).
+    let mut by_depth: Vec<&Sample> = g.samples.iter().map(|(s, _, _)| *s).collect();
+    by_depth.sort_by_key(|s| s.path.as_ref().map_or(usize::MAX, |p| p.len()));
+    let mut user_frames: Vec<&Frame> = tb
         .iter()
         .rev()
         .filter(|f| places.is_user(&f.file))
         .collect();
+    for s in by_depth {
+        for f in s.traceback.iter().flatten().rev() {
+            if places.is_user(&f.file) && !user_frames.contains(&f) {
+                user_frames.push(f);
+            }
+        }
+    }
     let mut found: Option<(Frame, String, &str)> = None;
     if let Some(l) = lru {
         if let Some(def) = &l.defined_at
