@@ -4,16 +4,24 @@
 //! 1. **lines**: tracemalloc bytes per allocation site (the innermost line of the program's
 //!    own code), at every checkpoint; a line leaks when it grew at *every* interval, by a
 //!    practical amount, not only between two checkpoints;
-//! 2. **types**: object counts per type at every checkpoint;
-//! 3. **groups**: the probe's sampled instances of the types that grew, grouped by the
-//!    container they accumulate in (the element edge on their referrer path with the most
-//!    entries), so a dict's keys, values and what they hold are one leak;
-//! 4. **classification** from what accumulates and where: callables (callbacks registered per
+//! 2. **types** and **resources**: object counts per type, open descriptors by kind and live
+//!    threads by kind at every checkpoint;
+//! 3. **groups**: the probe's samples (the newest entries of the containers whose length grew,
+//!    instances of types whose count grew) grouped by the container they accumulate in; a
+//!    container inside the units of another growing container is part of that leak;
+//! 4. **rules**: a group leaks when its container grew at every interval, by a practical
+//!    number of bytes or, for open files and sockets, live threads and callbacks (small in
+//!    bytes), of units; descriptors or threads that grow with no group holding them are a
+//!    finding of their own, and so is a growing line nothing explains, so a leak verdict
+//!    always comes with a finding;
+//! 5. **classification** from what accumulates and where: callables (callbacks registered per
 //!    call), open files and sockets, live threads and timers, an `lru_cache` without bound,
 //!    large units (datasets loaded whole), any other container without bound;
-//! 5. **location**: the user's line, found from the allocation traceback, then the line in
-//!    the same function that adds to the container or hands the callback over; the library
-//!    named when the container lives in an installed package.
+//! 6. **location**: the user's line that creates the leak: the declaration of an unbounded
+//!    lru_cache, the line that hands a callback over, the line that stores into a container
+//!    of the program's own; for a container in a library or the standard library (threading's
+//!    table of live threads), the program's line that allocates the unit or calls its
+//!    constructor; the library named with the line inside it.
 //!
 //! Containers the path shows to be bounded (`deque(maxlen=N)`, `lru_cache(maxsize=N)`) are
 //! never findings. Pure: no IO; source text comes from the caller's closure.
@@ -37,6 +45,10 @@ pub struct Options {
     pub min_growth_bytes: u64,
     /// Units at or above this size (bytes each) make a `large-dataset`.
     pub large_unit_bytes: u64,
+    /// Open files and sockets, live threads and registered callbacks are small in bytes: a
+    /// container of them, or a descriptor or thread count, that grows at every checkpoint by
+    /// at least this many is a leak whatever its bytes.
+    pub min_resource_growth: u64,
 }
 
 impl Default for Options {
@@ -44,6 +56,7 @@ impl Default for Options {
         Options {
             min_growth_bytes: 64 * 1024,
             large_unit_bytes: 1 << 20,
+            min_resource_growth: 8,
         }
     }
 }
@@ -60,7 +73,13 @@ pub struct CheckpointSummary {
     pub traced_bytes: Option<u64>,
     pub rss_bytes: Option<u64>,
     pub open_fds: Option<u64>,
+    /// Open descriptors by kind (socket, file, pipe, other).
+    #[serde(default)]
+    pub fds_by_kind: Option<BTreeMap<String, u64>>,
     pub threads: u64,
+    /// Live threads by kind (thread, daemon, timer).
+    #[serde(default)]
+    pub threads_by_kind: Option<BTreeMap<String, u64>>,
     pub probe_seconds: f64,
 }
 
@@ -89,6 +108,18 @@ pub struct TypeSeries {
     pub grows_every_interval: bool,
 }
 
+/// Open descriptors or live threads of one kind at every checkpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourceSeries {
+    /// `socket`, `file`, `pipe` (descriptors); `thread`, `daemon`, `timer` (threads).
+    pub kind: String,
+    pub counts: Vec<Option<u64>>,
+    /// Grew at every interval, by at least `min_resource_growth` in all.
+    pub grows_every_interval: bool,
+    /// Last minus first.
+    pub growth: i64,
+}
+
 /// Everything [`analyze`] found for one process.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProbeAnalysis {
@@ -102,6 +133,9 @@ pub struct ProbeAnalysis {
     pub findings: Vec<Finding>,
     /// Containers that grew but are bounded (a deque with maxlen, an lru_cache with maxsize).
     pub bounded: Vec<String>,
+    /// Open descriptors and live threads by kind at every checkpoint.
+    #[serde(default)]
+    pub resources: Vec<ResourceSeries>,
     pub verdict: Verdict,
     pub reason: String,
     /// Traced bytes added per request between the first and the last checkpoint.
@@ -130,6 +164,17 @@ impl Places<'_> {
             || under(file, self.stdlib)
             || file.contains("/site-packages/")
             || file.contains("/dist-packages/"))
+    }
+
+    /// The standard library module a file is (`threading`, `logging.handlers`).
+    fn stdlib_module(&self, file: &str) -> Option<String> {
+        let d = self
+            .stdlib
+            .iter()
+            .find(|d| under(file, std::slice::from_ref(d)))?;
+        let rest = file[d.len() + 1..].trim_end_matches(".py");
+        let rest = rest.strip_suffix("/__init__").unwrap_or(rest);
+        (!rest.is_empty() && !rest.starts_with("lib-dynload")).then(|| rest.replace('/', "."))
     }
 
     /// The installed package a file belongs to (`flask`, `requests`).
@@ -168,7 +213,7 @@ fn grows_every_known(v: &[Option<u64>]) -> bool {
     let known: Vec<u64> = v.iter().flatten().copied().collect();
     let needed = if v.len() >= 3 { 2 } else { 1 };
     v.last().copied().flatten().is_some()
-        && known.len() > needed.min(v.len() - 1)
+        && known.len() >= needed.min(v.len())
         && grows_every(&known)
 }
 
@@ -199,19 +244,30 @@ pub fn analyze(
             traced_bytes: c.tracemalloc.as_ref().map(|t| t.traced_bytes),
             rss_bytes: c.process.rss_bytes,
             open_fds: c.process.open_fds,
+            fds_by_kind: c.process.fds_by_kind.clone(),
             threads: c.process.threads,
+            threads_by_kind: c.process.threads_by_kind.clone(),
             probe_seconds: c.probe_seconds,
         })
         .collect();
 
     let lines = line_series(cps, &places);
     let types = type_series(cps);
-    let (findings, bounded) = groups(cps, &lines, &places, sources, opts);
+    let resources = resource_series(cps, opts);
+    let (mut findings, bounded) = groups(cps, &lines, &resources, &places, sources, opts);
 
     let growing_lines: Vec<&LineSeries> = lines
         .iter()
         .filter(|l| l.grows_every_interval && l.growth_bytes >= opts.min_growth_bytes as i64)
         .collect();
+    // A leak verdict always comes with a finding: when no sampled container explains the
+    // growth, the line that grows at every checkpoint is the finding.
+    if findings.is_empty()
+        && n >= 3
+        && let Some(l) = growing_lines.first()
+    {
+        findings.push(line_finding(l, n, sources));
+    }
     let traced: Vec<u64> = checkpoints.iter().filter_map(|c| c.traced_bytes).collect();
     let bytes_per_request = match (requests, traced.first(), traced.last()) {
         (Some(r), Some(&a), Some(&b)) if r.len() == n && n >= 2 => {
@@ -233,6 +289,7 @@ pub fn analyze(
         types,
         findings,
         bounded,
+        resources,
         verdict,
         reason,
         bytes_per_request,
@@ -419,8 +476,14 @@ const NAMED_EDGES: &[&str] = &[
     "bound-self",
 ];
 
-/// Where on a path the units accumulate: the element edge whose holder has the most entries.
-fn accumulation(path: &[ProbeStep]) -> Option<usize> {
+/// Where on a path the units accumulate: the step out of the container the probe saw grow
+/// (`container`), else the element edge whose holder has the most entries.
+fn accumulation(path: &[ProbeStep], container: Option<u64>) -> Option<usize> {
+    if let Some(id) = container
+        && let Some(i) = path.iter().rposition(|s| s.holder_id == Some(id))
+    {
+        return Some(i);
+    }
     let mut best: Option<(usize, u64)> = None;
     for (i, s) in path.iter().enumerate() {
         let kind = s.edge_kind.as_deref().unwrap_or("");
@@ -467,16 +530,186 @@ fn fnv(s: &str) -> String {
     format!("{h:016x}")
 }
 
+/// One sample in a group.
+struct Member<'a> {
+    s: &'a Sample,
+    /// Its type.
+    ty: &'a str,
+    /// Checkpoint index.
+    ci: usize,
+    /// The container's length at this checkpoint and at the one before, when the probe
+    /// sampled it as a growing container.
+    len: Option<u64>,
+    len_before: Option<u64>,
+}
+
+impl Member<'_> {
+    fn path(&self) -> &[ProbeStep] {
+        self.s.path.as_deref().unwrap_or(&[])
+    }
+}
+
+/// Samples accumulating in one container (one fingerprint).
 struct Group<'a> {
     fp: String,
     acc: usize,
-    /// (sample, its type, checkpoint index)
-    samples: Vec<(&'a Sample, &'a str, usize)>,
+    members: Vec<Member<'a>>,
 }
 
+impl Group<'_> {
+    /// `id()`s of the container at every checkpoint (one object, unless it was replaced).
+    fn container_ids(&self) -> BTreeSet<u64> {
+        self.members
+            .iter()
+            .filter_map(|m| m.path().get(self.acc).and_then(|s| s.holder_id))
+            .collect()
+    }
+
+    /// Whether a sample is a unit itself (an entry of the container), not something a unit
+    /// holds.
+    fn is_unit(&self, m: &Member<'_>) -> bool {
+        m.path().len() == self.acc + 1
+    }
+}
+
+fn resource_kind(s: &Sample) -> Option<&str> {
+    match s.resource.as_deref() {
+        Some(r @ ("file" | "socket")) if s.closed == Some(false) => Some(r),
+        Some(r @ ("thread" | "timer")) if s.alive != Some(false) => Some(r),
+        Some("closable") => Some("closable"),
+        _ => None,
+    }
+}
+
+/// Descriptor and thread counts at every checkpoint, by kind.
+fn resource_series(cps: &[Checkpoint], opts: &Options) -> Vec<ResourceSeries> {
+    let mut out = Vec::new();
+    let kinds: [(&str, bool); 6] = [
+        ("socket", true),
+        ("file", true),
+        ("pipe", true),
+        ("timer", false),
+        ("thread", false),
+        ("daemon", false),
+    ];
+    for (kind, fd) in kinds {
+        let counts: Vec<Option<u64>> = cps
+            .iter()
+            .map(|c| {
+                let m = if fd {
+                    c.process.fds_by_kind.as_ref()
+                } else {
+                    c.process.threads_by_kind.as_ref()
+                };
+                m.and_then(|m| m.get(kind).copied())
+            })
+            .collect();
+        let known: Vec<u64> = counts.iter().flatten().copied().collect();
+        if known.len() != counts.len() || known.is_empty() {
+            continue;
+        }
+        let growth = *known.last().unwrap_or(&0) as i64 - known[0] as i64;
+        let grows = known.len() >= 3 && grows_every(&known);
+        out.push(ResourceSeries {
+            kind: kind.to_string(),
+            counts,
+            grows_every_interval: grows && growth >= opts.min_resource_growth as i64,
+            growth,
+        });
+    }
+    out
+}
+
+/// What one checkpoint series of a group says, computed once for the rules and the finding.
+struct Measured {
+    /// Units in the container at every checkpoint (0: not measured).
+    counts: Vec<u64>,
+    /// Bytes at every checkpoint: the larger of the units' allocation lines (tracemalloc) and
+    /// units times one unit's deep size.
+    bytes: Vec<u64>,
+    /// Deep size of one unit (median of the sampled units).
+    per_unit: u64,
+    steady: bool,
+}
+
+fn measure(
+    g: &Group<'_>,
+    lines: &BTreeMap<(&str, u32), &LineSeries>,
+    places: &Places<'_>,
+    n: usize,
+) -> Measured {
+    let mut counts = vec![0u64; n];
+    for m in &g.members {
+        let len = m
+            .len
+            .or_else(|| m.path().get(g.acc).and_then(|s| s.len))
+            .unwrap_or(0);
+        counts[m.ci] = counts[m.ci].max(len);
+    }
+    // The length before a checkpoint's growth fills the checkpoint before it.
+    for m in &g.members {
+        if let Some(b) = m.len_before
+            && m.ci > 0
+            && counts[m.ci - 1] == 0
+        {
+            counts[m.ci - 1] = b;
+        }
+    }
+    let mut sizes: Vec<u64> = g
+        .members
+        .iter()
+        .filter(|m| g.is_unit(m))
+        .filter_map(|m| m.s.deep_size.or(Some(m.s.size)))
+        .collect();
+    if sizes.is_empty() {
+        sizes = g
+            .members
+            .iter()
+            .map(|m| m.s.deep_size.unwrap_or(m.s.size))
+            .collect();
+    }
+    sizes.sort_unstable();
+    let per_unit = sizes.get(sizes.len() / 2).copied().unwrap_or(0);
+    // Bytes of the allocation lines of the units and of their keys.
+    let mut keys: BTreeSet<(&str, u32)> = BTreeSet::new();
+    for m in &g.members {
+        let tbs = [
+            m.s.traceback.as_deref(),
+            m.s.key.as_ref().and_then(|k| k.traceback.as_deref()),
+        ];
+        for tb in tbs.into_iter().flatten() {
+            if let Some(f) = user_frame(tb, places) {
+                keys.insert((f.file.as_str(), f.line));
+            }
+        }
+    }
+    let mut site = vec![0u64; n];
+    for k in &keys {
+        if let Some(l) = lines.get(k) {
+            for (i, v) in l.sizes.iter().enumerate() {
+                site[i] += v;
+            }
+        }
+    }
+    let bytes: Vec<u64> = (0..n)
+        .map(|i| site[i].max(counts[i].saturating_mul(per_unit)))
+        .collect();
+    let measured: Vec<u64> = counts.iter().copied().filter(|&v| v > 0).collect();
+    let steady = measured.len() >= 2.min(n) && measured.len() >= 2 && grows_every(&measured);
+    Measured {
+        counts,
+        bytes,
+        per_unit,
+        steady,
+    }
+}
+
+/// Findings from the sampled containers, the containers bounded by construction, and the
+/// process resources no finding explains.
 fn groups(
     cps: &[Checkpoint],
     lines: &[LineSeries],
+    resources: &[ResourceSeries],
     places: &Places<'_>,
     sources: SourceFn<'_>,
     opts: &Options,
@@ -485,24 +718,66 @@ fn groups(
     let mut groups: BTreeMap<String, Group<'_>> = BTreeMap::new();
     for (ci, c) in cps.iter().enumerate() {
         for g in &c.growing {
+            let cid = g.container.as_ref().map(|c| c.id);
             for s in &g.samples {
                 let Some(path) = &s.path else { continue };
-                let Some(acc) = accumulation(path) else {
+                let Some(acc) = accumulation(path, cid) else {
                     continue;
                 };
                 let fp = fingerprint(path, acc);
+                let from_container =
+                    cid.is_some() && path.get(acc).and_then(|s| s.holder_id) == cid;
                 groups
                     .entry(fp.clone())
                     .or_insert_with(|| Group {
                         fp,
                         acc,
-                        samples: Vec::new(),
+                        members: Vec::new(),
                     })
-                    .samples
-                    .push((s, s.type_name.as_deref().unwrap_or(&g.type_name), ci));
+                    .members
+                    .push(Member {
+                        s,
+                        ty: s.type_name.as_deref().unwrap_or(&g.type_name),
+                        ci,
+                        len: g
+                            .container
+                            .as_ref()
+                            .filter(|_| from_container)
+                            .map(|c| c.len),
+                        len_before: g
+                            .container
+                            .as_ref()
+                            .filter(|_| from_container)
+                            .map(|c| c.len_before),
+                    });
             }
         }
     }
+    // A container inside the units of another growing container (each callback's own list)
+    // grows because of that leak: it is part of it, not a leak of its own.
+    let ids: BTreeMap<u64, &str> = groups
+        .values()
+        .flat_map(|g| {
+            g.container_ids()
+                .into_iter()
+                .map(move |id| (id, g.fp.as_str()))
+        })
+        .collect();
+    let nested: BTreeSet<String> = groups
+        .values()
+        .filter(|g| {
+            g.members.iter().any(|m| {
+                m.path().iter().take(g.acc).any(|st| {
+                    ELEMENT_EDGES.contains(&st.edge_kind.as_deref().unwrap_or(""))
+                        && st
+                            .holder_id
+                            .and_then(|id| ids.get(&id))
+                            .is_some_and(|fp| *fp != g.fp)
+                })
+            })
+        })
+        .map(|g| g.fp.clone())
+        .collect();
     let line_of: BTreeMap<(&str, u32), &LineSeries> = lines
         .iter()
         .map(|l| ((l.file.as_str(), l.line), l))
@@ -510,19 +785,19 @@ fn groups(
     let mut out = Vec::new();
     let mut bounded = BTreeSet::new();
     for g in groups.values() {
-        // The representative: a sample of the last checkpoint that has a path, the unit itself
-        // when it was sampled.
-        let Some(&(rep, rep_type, _)) = g
-            .samples
+        if nested.contains(&g.fp) {
+            continue;
+        }
+        // The representative: a unit of the last checkpoint, else any sample there.
+        let Some(rep) = g
+            .members
             .iter()
-            .filter(|(_, _, ci)| *ci + 1 == n)
-            .min_by_key(|(s, _, _)| s.path.as_ref().map_or(usize::MAX, |p| p.len()))
+            .filter(|m| m.ci + 1 == n)
+            .min_by_key(|m| (!g.is_unit(m), m.path().len()))
         else {
             continue;
         };
-        let Some(path) = rep.path.as_ref() else {
-            continue;
-        };
+        let path = rep.path();
         if let Some(b) = bound_of(path, g.acc) {
             bounded.insert(b);
             continue;
@@ -530,52 +805,29 @@ fn groups(
         let unit_class = path
             .get(g.acc + 1)
             .and_then(|s| s.holder_type.clone())
-            .unwrap_or_else(|| rep_type.to_string());
-        // Units in the container at each checkpoint where it was sampled.
-        let mut growth = vec![0u64; n];
-        for (s, _, ci) in &g.samples {
-            if let Some(st) = s.path.as_ref().and_then(|p| p.get(g.acc)) {
-                growth[*ci] = growth[*ci].max(st.len.unwrap_or(0));
-            }
-        }
-        // Bytes: the allocation lines of the group's samples.
-        let mut keys: BTreeSet<(&str, u32)> = BTreeSet::new();
-        for (s, _, _) in &g.samples {
-            if let Some(f) = s.traceback.as_ref().and_then(|tb| user_frame(tb, places)) {
-                keys.insert((f.file.as_str(), f.line));
-            }
-        }
-        let mut growth_bytes = vec![0u64; n];
-        for k in &keys {
-            if let Some(l) = line_of.get(k) {
-                for (i, v) in l.sizes.iter().enumerate() {
-                    growth_bytes[i] += v;
-                }
-            }
-        }
-        let bytes_grow = grows_every(&growth_bytes)
-            && growth_bytes[n - 1] - growth_bytes[0] >= opts.min_growth_bytes;
-        let measured: Vec<u64> = growth.iter().copied().filter(|&v| v > 0).collect();
-        let count_grows = measured.len() >= 2 && grows_every(&measured);
-        if !(bytes_grow || (count_grows && growth_bytes[n - 1] >= opts.min_growth_bytes)) {
+            .unwrap_or_else(|| rep.ty.to_string());
+        let m = measure(g, &line_of, places, n);
+        let units: Vec<&Member<'_>> = g
+            .members
+            .iter()
+            .filter(|x| g.is_unit(x) || x.ty == unit_class)
+            .collect();
+        let resource = units.iter().find_map(|x| resource_kind(x.s));
+        let callable = units.iter().any(|x| x.s.callable);
+        let first = m.counts.iter().copied().find(|&v| v > 0).unwrap_or(0);
+        let count_growth = m.counts[n - 1].saturating_sub(first);
+        let first_bytes = m.bytes.iter().copied().find(|&v| v > 0).unwrap_or(0);
+        let bytes_growth = m.bytes[n - 1].saturating_sub(first_bytes);
+        // A leak grows at every interval; by a practical number of bytes, or, for open
+        // descriptors, live threads and registered callbacks (small in bytes, costly in
+        // what they hold or do), by a practical number of units.
+        let practical = bytes_growth >= opts.min_growth_bytes
+            || ((resource.is_some() || callable) && count_growth >= opts.min_resource_growth);
+        if !(m.steady && practical) {
             continue;
         }
-        let count = growth[n - 1];
-        let retained = growth_bytes[n - 1];
         out.push(build(
-            g,
-            rep,
-            rep_type,
-            path,
-            unit_class,
-            count,
-            retained,
-            growth,
-            growth_bytes,
-            cps,
-            places,
-            sources,
-            opts,
+            g, rep, path, unit_class, &m, resources, cps, places, sources, opts,
         ));
     }
     out.sort_by(|a, b| {
@@ -592,7 +844,519 @@ fn groups(
             f.location.as_ref().map(|l| (l.file.clone(), l.line)),
         ))
     });
+    // Descriptors or threads that grow at every checkpoint with no finding holding them:
+    // sockets or files whose Python objects are gone (`detach()`, `os.open`), threads
+    // nothing named keeps.
+    for r in resources.iter().filter(|r| r.grows_every_interval) {
+        let explained = out.iter().any(|f| match r.kind.as_str() {
+            "socket" => f.unit == "socket",
+            "file" => f.unit == "open file",
+            "pipe" => f.pattern == Pattern::UnclosedConnection,
+            _ => f.pattern == Pattern::Timer,
+        });
+        if !explained {
+            out.push(resource_finding(r, cps, n));
+        }
+    }
     (out, bounded.into_iter().collect())
+}
+
+/// A finding from a descriptor or thread count alone.
+fn resource_finding(r: &ResourceSeries, cps: &[Checkpoint], n: usize) -> Finding {
+    let counts: Vec<u64> = r.counts.iter().map(|c| c.unwrap_or(0)).collect();
+    let last = cps.last();
+    let (pattern, unit, reason, suggestion) = match r.kind.as_str() {
+        "socket" | "file" | "pipe" => {
+            let what = if r.kind == "file" {
+                "open file"
+            } else {
+                r.kind.as_str()
+            }
+            .to_string();
+            let files = last
+                .map(|c| &c.process.files_open_repeatedly)
+                .filter(|f| !f.is_empty())
+                .map(|f| {
+                    format!(
+                        "; open more than once: {}",
+                        f.iter()
+                            .take(3)
+                            .map(|x| format!("{} ({}x)", x.path, x.count))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+                .unwrap_or_default();
+            (
+                Pattern::UnclosedConnection,
+                what.clone(),
+                format!(
+                    "open {} descriptors grew at every one of {n} checkpoints ({}), and no Python object the probe sampled holds them: they are opened and never closed (a `detach()`ed socket, `os.open`, a C library){files}",
+                    r.kind,
+                    counts
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" -> ")
+                ),
+                format!(
+                    "Close every {what} on all paths (`with` blocks, `try/finally`); check code that takes the descriptor out of its object (`sock.detach()`, `os.dup`, `os.open`)."
+                ),
+            )
+        }
+        _ => {
+            let runs = last
+                .and_then(|c| c.process.thread_groups.first())
+                .map(|g| format!("; most live threads run `{}` ({})", g.runs, g.count))
+                .unwrap_or_default();
+            (
+                Pattern::Timer,
+                r.kind.clone(),
+                format!(
+                    "live {} threads grew at every one of {n} checkpoints ({}){runs}",
+                    r.kind,
+                    counts.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" -> ")
+                ),
+                "Do not start a thread or timer per call: keep the handle and stop it (`t.cancel()`, `t.join()`), or hand the work to one long-lived worker (`concurrent.futures.ThreadPoolExecutor`).".to_string(),
+            )
+        }
+    };
+    Finding {
+        pattern,
+        reason,
+        class: r.kind.clone(),
+        name: None,
+        unit,
+        count: *counts.last().unwrap_or(&0),
+        retained_bytes: 0,
+        growth: counts,
+        growth_bytes: vec![0; n],
+        retainer_path: Vec::new(),
+        location: None,
+        code: None,
+        excerpt: Vec::new(),
+        location_source: None,
+        owner: None,
+        library: None,
+        library_location: None,
+        keeps: Vec::new(),
+        fingerprint: fnv(&format!("resource|{}", r.kind)),
+        suggestion,
+    }
+}
+
+/// A finding from a line that grew at every checkpoint when nothing the probe sampled
+/// explains it (the memory is not in a container it could see grow).
+fn line_finding(l: &LineSeries, n: usize, sources: SourceFn<'_>) -> Finding {
+    let src = sources(&l.file);
+    let code = src
+        .as_deref()
+        .and_then(|s| s.lines().nth((l.line as usize).saturating_sub(1)))
+        .map(|s| s.trim().to_string());
+    Finding {
+        pattern: Pattern::Unknown,
+        reason: format!(
+            "memory allocated at {}:{} grew at every one of {n} checkpoints ({}), but no growing container the probe sampled holds it (a C extension's buffer, a bytearray, objects behind C references)",
+            short_file(&l.file),
+            l.line,
+            units::bytes_delta(l.growth_bytes as f64)
+        ),
+        class: "bytes".into(),
+        name: None,
+        unit: "allocation".into(),
+        count: *l.counts.last().unwrap_or(&0),
+        retained_bytes: *l.sizes.last().unwrap_or(&0),
+        growth: l.counts.clone(),
+        growth_bytes: l.sizes.clone(),
+        retainer_path: Vec::new(),
+        location: Some(loc(&Frame {
+            file: l.file.clone(),
+            line: l.line,
+        })),
+        code,
+        excerpt: src.as_deref().map(|s| excerpt(s, l.line)).unwrap_or_default(),
+        location_source: Some("allocation-stack".into()),
+        owner: None,
+        library: None,
+        library_location: l.leaf.as_ref().map(loc),
+        keeps: Vec::new(),
+        fingerprint: fnv(&format!("line|{}|{}", l.file, l.line)),
+        suggestion: "Find what keeps the result of this line: run `memsleuth python` on more checkpoints, or look for a container, cache or buffer filled here and never emptied.".into(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build(
+    g: &Group<'_>,
+    rep: &Member<'_>,
+    path: &[ProbeStep],
+    unit_class: String,
+    m: &Measured,
+    resources: &[ResourceSeries],
+    cps: &[Checkpoint],
+    places: &Places<'_>,
+    sources: SourceFn<'_>,
+    opts: &Options,
+) -> Finding {
+    let n = cps.len();
+    let acc_step = &path[g.acc];
+    let owner = owner(path, g.acc);
+    // The sample that is the unit itself (its resource and callable facts): a unit of the
+    // last checkpoint, one with a traceback first.
+    let unit_sample = g
+        .members
+        .iter()
+        .filter(|x| g.is_unit(x) && x.ci + 1 == n)
+        .min_by_key(|x| (x.s.traceback.is_none(), x.path().len()))
+        .or_else(|| g.members.iter().find(|x| g.is_unit(x)))
+        .map_or(rep.s, |x| x.s);
+    let units: Vec<&Sample> = g
+        .members
+        .iter()
+        .filter(|x| g.is_unit(x) || x.ty == unit_class)
+        .map(|x| x.s)
+        .collect();
+    let lru = path.iter().take(g.acc + 1).find(|s| {
+        s.holder_type
+            .as_deref()
+            .is_some_and(|t| t.starts_with("functools._lru_cache_wrapper"))
+    });
+    let count = m.counts[n - 1];
+    let retained = m.bytes[n - 1];
+    let resource = units
+        .iter()
+        .find_map(|s| resource_kind(s))
+        .or_else(|| resource_kind(unit_sample));
+    let elem_kind = acc_step.edge_kind.as_deref().unwrap_or("");
+    let container = acc_step.holder_type.clone().unwrap_or_default();
+    let owner_name = owner
+        .as_ref()
+        .map_or("the container".to_string(), |o| o.name.clone());
+    // What the process's own counts say about resources of this kind.
+    let evidence = |kinds: &[&str], what: &dyn Fn(&str) -> String| {
+        resources
+            .iter()
+            .filter(|r| r.grows_every_interval && kinds.contains(&r.kind.as_str()))
+            .map(|r| {
+                format!(
+                    "; {} grew at every checkpoint: {}",
+                    what(&r.kind),
+                    r.counts
+                        .iter()
+                        .map(|c| c.map_or("?".into(), |c| c.to_string()))
+                        .collect::<Vec<_>>()
+                        .join(" -> ")
+                )
+            })
+            .next()
+            .unwrap_or_default()
+    };
+    let (pattern, unit, reason) = match resource {
+        Some(what @ ("thread" | "timer")) => (
+            Pattern::Timer,
+            what.to_string(),
+            format!(
+                "live {what}s ({unit_class}) accumulate in `{owner_name}`: one is started per call and never stopped ({count} alive){}",
+                evidence(&["timer", "thread", "daemon"], &|k| format!(
+                    "live {k} threads"
+                ))
+            ),
+        ),
+        Some(r) => {
+            let what = match r {
+                "socket" => "socket".to_string(),
+                "file" => "open file".to_string(),
+                _ => format!("unclosed {unit_class}"),
+            };
+            let fds = match r {
+                "socket" => evidence(&["socket"], &|_| "open socket descriptors".into()),
+                "file" => evidence(&["file"], &|_| "open file descriptors".into()),
+                _ => String::new(),
+            };
+            (
+                Pattern::UnclosedConnection,
+                what.clone(),
+                format!(
+                    "{what}s ({unit_class}) accumulate in `{owner_name}` and are never closed ({count} open){fds}"
+                ),
+            )
+        }
+        None if unit_sample.callable || units.iter().any(|s| s.callable) => (
+            Pattern::EventListener,
+            "callback".into(),
+            format!(
+                "a callback ({}) is added to `{owner_name}` on every call and never removed ({count} registered)",
+                unit_sample.function.as_deref().unwrap_or(&unit_class)
+            ),
+        ),
+        None if lru.is_some() => {
+            let l = lru.unwrap_or(acc_step);
+            (
+                Pattern::UnboundedCollection,
+                "lru_cache entry".into(),
+                format!(
+                    "`{}` is an lru_cache without a bound (maxsize=None or @cache) called with a new key each time: {} entries",
+                    l.function.as_deref().unwrap_or(&owner_name),
+                    l.cache_currsize.unwrap_or(count)
+                ),
+            )
+        }
+        None if m.per_unit >= opts.large_unit_bytes => (
+            Pattern::LargeDataset,
+            "dataset copy".into(),
+            format!(
+                "each unit kept in `{owner_name}` is a whole dataset ({} per {unit_class}): data loaded whole and kept",
+                units::bytes_u64(m.per_unit)
+            ),
+        ),
+        None => {
+            let unit = match elem_kind {
+                "key" | "dict-key" => "dict entry",
+                "member" => "set member",
+                _ => "list element",
+            };
+            (
+                Pattern::UnboundedCollection,
+                unit.into(),
+                format!(
+                    "`{owner_name}` ({container}) gains an entry per call and nothing removes them: {count} entries"
+                ),
+            )
+        }
+    };
+
+    // Where the container lives: the program, a package, or the standard library.
+    let root_file = path
+        .first()
+        .and_then(|r| {
+            r.file
+                .clone()
+                .or_else(|| r.defined_at.as_ref().map(|f| f.file.clone()))
+        })
+        .unwrap_or_default();
+    let library = places
+        .package(&root_file)
+        .or_else(|| places.stdlib_module(&root_file))
+        .map(|name| Library {
+            name,
+            holder: owner.as_ref().map(|o| o.name.clone()).unwrap_or_default(),
+        });
+
+    // Location: the user's line that creates the leak.
+    let tb: Vec<Frame> = unit_sample
+        .traceback
+        .clone()
+        .or_else(|| units.iter().find_map(|s| s.traceback.clone()))
+        .unwrap_or_default();
+    let alloc_user = user_frame(&tb, places).cloned();
+    let leaf = tb.last().cloned();
+    let alloc_source = if unit_sample.traceback_source.as_deref() == Some("constructor") {
+        "constructor"
+    } else {
+        "allocation-stack"
+    };
+    let mut location = alloc_user.as_ref().map(loc);
+    let mut location_source = location.as_ref().map(|_| alloc_source.to_string());
+    let mut code = None;
+    let mut exc = Vec::new();
+    let short = short_name(&owner);
+    // Frames to search for the line that stores into the container: the unit's own
+    // traceback first, then those of the group's other samples and keys, closest to the
+    // container first (a value allocated in a helper the handler calls, a key built by the
+    // caller).
+    let mut by_depth: Vec<&Sample> = g.members.iter().map(|x| x.s).collect();
+    by_depth.sort_by_key(|s| s.path.as_ref().map_or(usize::MAX, |p| p.len()));
+    let mut user_frames: Vec<&Frame> = tb
+        .iter()
+        .rev()
+        .filter(|f| places.is_user(&f.file))
+        .collect();
+    for s in by_depth {
+        let tbs = [
+            s.traceback.as_deref(),
+            s.key.as_ref().and_then(|k| k.traceback.as_deref()),
+        ];
+        for f in tbs.into_iter().flatten().flat_map(|t| t.iter().rev()) {
+            if places.is_user(&f.file) && !user_frames.contains(&f) {
+                user_frames.push(f);
+            }
+        }
+    }
+    let mut found: Option<(Frame, String, &str)> = None;
+    if let Some(l) = lru {
+        found = lru_declaration(l, &short, sources);
+    } else if pattern == Pattern::EventListener {
+        let fname = unit_sample
+            .function
+            .as_deref()
+            .and_then(|f| f.rsplit('.').next())
+            .unwrap_or("")
+            .to_string();
+        if !fname.is_empty() && !fname.starts_with('<') {
+            for f in &user_frames {
+                if let Some(src) = sources(&f.file)
+                    && let Some((line, text)) =
+                        scan_function(&src, f.line, &|l| passes_name(l, &fname))
+                {
+                    found = Some((
+                        Frame {
+                            file: f.file.clone(),
+                            line,
+                        },
+                        text,
+                        "registration",
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+    // A container of the program's own is filled by one of its lines; a container in a
+    // library or the standard library (threading's table of live threads, a package's
+    // registry) is filled by library code the program calls: its line is the call, the
+    // unit's allocation (or constructor call) in the program's code.
+    if found.is_none()
+        && library.is_none()
+        && let Some(name) = &short
+    {
+        for f in &user_frames {
+            if let Some(src) = sources(&f.file)
+                && let Some((line, text)) = scan_function(&src, f.line, &|l| stores_into(l, name))
+            {
+                found = Some((
+                    Frame {
+                        file: f.file.clone(),
+                        line,
+                    },
+                    text,
+                    "container-insert",
+                ));
+                break;
+            }
+        }
+    }
+    if let Some((f, text, how)) = found {
+        location = Some(loc(&f));
+        location_source = Some(how.to_string());
+        code = Some(text.trim().to_string());
+        if let Some(src) = sources(&f.file) {
+            exc = excerpt(&src, f.line);
+        }
+    } else if let Some(f) = &alloc_user
+        && let Some(src) = sources(&f.file)
+    {
+        code = src
+            .lines()
+            .nth((f.line as usize).saturating_sub(1))
+            .map(|s| s.trim().to_string());
+        exc = excerpt(&src, f.line);
+    }
+    let library_location = leaf
+        .as_ref()
+        .filter(|l| !places.is_user(&l.file) && places.package(&l.file).is_some())
+        .map(loc);
+    let mut reason = reason;
+    if let (Some(a), Some(l)) = (&alloc_user, &location)
+        && (a.file != l.file || a.line != l.line)
+    {
+        reason.push_str(&format!(
+            "; the memory is allocated at {}:{}",
+            short_file(&a.file),
+            a.line
+        ));
+    }
+    let suggestion = fix(
+        pattern,
+        &unit,
+        &owner_name,
+        unit_sample,
+        lru.is_some(),
+        short.as_deref(),
+    );
+    let fp_text = format!("{}|{}|{unit_class}", pattern.id(), g.fp);
+    Finding {
+        pattern,
+        reason,
+        class: unit_class.clone(),
+        name: unit_sample
+            .function
+            .clone()
+            .filter(|_| pattern == Pattern::EventListener),
+        unit,
+        count,
+        retained_bytes: retained,
+        growth: m.counts.clone(),
+        growth_bytes: m.bytes.clone(),
+        retainer_path: to_steps(path, g.acc),
+        location,
+        code,
+        excerpt: exc,
+        location_source,
+        owner,
+        library,
+        library_location,
+        keeps: Vec::new(),
+        fingerprint: fnv(&fp_text),
+        suggestion,
+    }
+}
+
+/// The line that declares an unbounded lru_cache: the decorator above the function, else the
+/// line that wraps it by a call (`f = functools.lru_cache(maxsize=None)(g)`), preferring one
+/// that says it is unbounded.
+fn lru_declaration<'a>(
+    l: &ProbeStep,
+    short: &Option<String>,
+    sources: SourceFn<'_>,
+) -> Option<(Frame, String, &'a str)> {
+    let def = l.defined_at.as_ref()?;
+    let src = sources(&def.file)?;
+    let fname = l.function.clone().unwrap_or_default();
+    let short_fn = fname.rsplit('.').next().unwrap_or("").to_string();
+    let wrapper = short.clone().unwrap_or_default();
+    let names_it = |c: &str| {
+        (!short_fn.is_empty() && c.contains(short_fn.as_str()))
+            || (!wrapper.is_empty() && c.contains(wrapper.as_str()))
+    };
+    // A decorated function's first line is its first decorator.
+    let above = src
+        .lines()
+        .enumerate()
+        .skip((def.line as usize).saturating_sub(1))
+        .take_while(|(_, t)| t.trim_start().starts_with('@'))
+        .find(|(_, t)| t.contains("cache"))
+        .map(|(i, t)| (i as u32 + 1, t.trim_end().to_string()));
+    let unbounded = l.cache_maxsize == Some(None);
+    let says_unbounded = |c: &str| {
+        c.contains("maxsize=None")
+            || c.contains(".cache(")
+            || c.contains("@cache")
+            || c.contains("@functools.cache")
+    };
+    let candidates: Vec<(u32, String)> = src
+        .lines()
+        .enumerate()
+        .filter(|(_, t)| {
+            let c = t.split('#').next().unwrap_or("");
+            c.contains("cache") && !c.trim_start().starts_with("def ") && names_it(c)
+        })
+        .map(|(i, t)| (i as u32 + 1, t.trim_end().to_string()))
+        .collect();
+    let (line, text) = above.or_else(|| {
+        candidates
+            .iter()
+            .find(|(_, t)| unbounded && says_unbounded(t))
+            .or(candidates.first())
+            .cloned()
+    })?;
+    Some((
+        Frame {
+            file: def.file.clone(),
+            line,
+        },
+        text,
+        "declaration",
+    ))
 }
 
 /// A bound the path shows on the container: `deque(maxlen=N)` or `lru_cache(maxsize=N)`.
@@ -666,7 +1430,7 @@ fn owner(path: &[ProbeStep], acc: usize) -> Option<Owner> {
     })
 }
 
-fn to_steps(path: &[ProbeStep], acc: usize, unit_class: &str) -> Vec<PathStep> {
+fn to_steps(path: &[ProbeStep], acc: usize) -> Vec<PathStep> {
     let mut out = Vec::new();
     for (i, st) in path.iter().enumerate() {
         if let Some(r) = &st.root {
@@ -689,7 +1453,6 @@ fn to_steps(path: &[ProbeStep], acc: usize, unit_class: &str) -> Vec<PathStep> {
             repeat: 1,
         });
     }
-    let _ = unit_class;
     out
 }
 
@@ -756,11 +1519,29 @@ fn stores_into(line: &str, name: &str) -> bool {
     }
     let rest = &code[pos + name.len()..];
     if rest.starts_with('[') {
-        // `name[key] = value` (not a read `x = name[key]`).
-        return rest.find(']').is_some_and(|e| {
-            let after = rest[e + 1..].trim_start();
+        // `name[key] = value` or `name[a][b] = value` (not a read `x = name[key]`, nor a
+        // comparison `name[key] == 1`).
+        let mut depth = 0usize;
+        let mut end = None;
+        for (i, ch) in rest.char_indices() {
+            match ch {
+                '[' => depth += 1,
+                ']' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        end = Some(i + 1);
+                        if !rest[i + 1..].trim_start().starts_with('[') {
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        return end.is_some_and(|e| {
+            let after = rest[e..].trim_start();
             after.starts_with('=') && !after.starts_with("==")
-        }) || rest.contains("] =");
+        });
     }
     [
         ".append(",
@@ -794,329 +1575,6 @@ fn passes_name(line: &str, name: &str) -> bool {
 
 fn excerpt(src: &str, line: u32) -> Vec<String> {
     crate::heap::source::excerpt(src, line, 3, 3)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn build(
-    g: &Group<'_>,
-    rep: &Sample,
-    rep_type: &str,
-    path: &[ProbeStep],
-    unit_class: String,
-    count: u64,
-    retained: u64,
-    growth: Vec<u64>,
-    growth_bytes: Vec<u64>,
-    cps: &[Checkpoint],
-    places: &Places<'_>,
-    sources: SourceFn<'_>,
-    opts: &Options,
-) -> Finding {
-    let n = cps.len();
-    let acc_step = &path[g.acc];
-    let owner = owner(path, g.acc);
-    // The sample that is the unit itself (its resource and callable facts), else any.
-    // Prefer a sample that sits right in the container (the unit itself).
-    let unit_sample = g
-        .samples
-        .iter()
-        .filter(|(_, t, ci)| *t == unit_class && *ci + 1 == n)
-        .map(|(s, _, _)| *s)
-        .min_by_key(|s| s.path.as_ref().map_or(usize::MAX, |p| p.len()))
-        .unwrap_or(rep);
-    let any_res = |pred: &dyn Fn(&Sample) -> bool| {
-        g.samples.iter().any(|(s, t, _)| {
-            (*t == unit_class || s.path.as_ref().is_some_and(|p| p.len() > g.acc + 1)) && pred(s)
-        })
-    };
-    let lru = path.iter().take(g.acc + 1).find(|s| {
-        s.holder_type
-            .as_deref()
-            .is_some_and(|t| t.starts_with("functools._lru_cache_wrapper"))
-    });
-    let per_unit = retained.checked_div(count).unwrap_or(retained);
-    let thread_unit = unit_sample
-        .resource
-        .as_deref()
-        .is_some_and(|r| r == "thread" || r == "timer")
-        && unit_sample.alive != Some(false);
-    let open_resource = any_res(&|s: &Sample| {
-        matches!(s.resource.as_deref(), Some("file") | Some("socket")) && s.closed == Some(false)
-    }) || unit_sample.resource.as_deref() == Some("closable");
-    let elem_kind = acc_step.edge_kind.as_deref().unwrap_or("");
-    let container = acc_step.holder_type.clone().unwrap_or_default();
-    let owner_name = owner
-        .as_ref()
-        .map_or("the container".to_string(), |o| o.name.clone());
-    let (pattern, unit, reason) = if thread_unit {
-        let what = unit_sample.resource.clone().unwrap_or_default();
-        (
-            Pattern::Timer,
-            what.clone(),
-            format!(
-                "live {what}s ({unit_class}) accumulate in `{owner_name}`: one is started per call and never stopped"
-            ),
-        )
-    } else if open_resource {
-        let what = match unit_sample.resource.as_deref() {
-            Some("socket") => "socket".to_string(),
-            Some("file") => "open file".to_string(),
-            _ => format!("unclosed {unit_class}"),
-        };
-        (
-            Pattern::UnclosedConnection,
-            what.clone(),
-            format!(
-                "{what}s ({unit_class}) accumulate in `{owner_name}` and are never closed{}",
-                cps.last()
-                    .and_then(|c| c.process.open_fds)
-                    .map(|f| format!(" ({f} open file descriptors at the last checkpoint)"))
-                    .unwrap_or_default()
-            ),
-        )
-    } else if unit_sample.callable || rep.callable && rep_type == unit_class {
-        (
-            Pattern::EventListener,
-            "callback".into(),
-            format!(
-                "a callback ({}) is added to `{owner_name}` on every call and never removed",
-                unit_sample.function.as_deref().unwrap_or(&unit_class)
-            ),
-        )
-    } else if let Some(l) = lru {
-        (
-            Pattern::UnboundedCollection,
-            "lru_cache entry".into(),
-            format!(
-                "`{}` is an lru_cache without a bound (maxsize=None or @cache) called with a new key each time: {} entries",
-                l.function.as_deref().unwrap_or(&owner_name),
-                l.cache_currsize.unwrap_or(count)
-            ),
-        )
-    } else if per_unit >= opts.large_unit_bytes {
-        (
-            Pattern::LargeDataset,
-            "dataset copy".into(),
-            format!(
-                "each unit kept in `{owner_name}` is a whole dataset ({} per {unit_class}): data loaded whole and kept",
-                units::bytes_u64(per_unit)
-            ),
-        )
-    } else {
-        let unit = match elem_kind {
-            "key" | "dict-key" => "dict entry",
-            "member" => "set member",
-            _ => "list element",
-        };
-        (
-            Pattern::UnboundedCollection,
-            unit.into(),
-            format!(
-                "`{owner_name}` ({container}) gains an entry per call and nothing removes them: {count} entries"
-            ),
-        )
-    };
-
-    // Location: the user's frame of the unit's allocation, then the line that stores it.
-    let tb: Vec<Frame> = unit_sample
-        .traceback
-        .clone()
-        .or_else(|| rep.traceback.clone())
-        .unwrap_or_default();
-    let alloc_user = user_frame(&tb, places).cloned();
-    let leaf = tb.last().cloned();
-    let mut location = alloc_user.as_ref().map(loc);
-    let mut location_source = location.as_ref().map(|_| "allocation-stack".to_string());
-    let mut code = None;
-    let mut exc = Vec::new();
-    let short = short_name(&owner);
-    // Frames to search for the line that stores into the container: the unit's own
-    // traceback first, then those of the group's other samples, closest to the container first
-    // (a value allocated in a helper the handler calls, a key built by the caller).
-    let mut by_depth: Vec<&Sample> = g.samples.iter().map(|(s, _, _)| *s).collect();
-    by_depth.sort_by_key(|s| s.path.as_ref().map_or(usize::MAX, |p| p.len()));
-    let mut user_frames: Vec<&Frame> = tb
-        .iter()
-        .rev()
-        .filter(|f| places.is_user(&f.file))
-        .collect();
-    for s in by_depth {
-        for f in s.traceback.iter().flatten().rev() {
-            if places.is_user(&f.file) && !user_frames.contains(&f) {
-                user_frames.push(f);
-            }
-        }
-    }
-    let mut found: Option<(Frame, String, &str)> = None;
-    if let Some(l) = lru {
-        if let Some(def) = &l.defined_at
-            && let Some(src) = sources(&def.file)
-        {
-            let fname = l.function.clone().unwrap_or_default();
-            let short_fn = fname.rsplit('.').next().unwrap_or("").to_string();
-            let wrapper = short.clone().unwrap_or_default();
-            let names_it = |c: &str| {
-                (!short_fn.is_empty() && c.contains(short_fn.as_str()))
-                    || (!wrapper.is_empty() && c.contains(wrapper.as_str()))
-            };
-            // The decorator is the definition's first line; else the line that wraps the
-            // function by a call (`f = functools.lru_cache(maxsize=None)(g)`).
-            let above = (def.line as usize)
-                .checked_sub(1)
-                .and_then(|i| src.lines().nth(i))
-                .filter(|t| t.contains("cache"))
-                .map(|t| (def.line, t.trim_end().to_string()));
-            // An unbounded cache is declared with `maxsize=None` or `cache`; prefer the line
-            // that says so over a bounded variant of the same function.
-            let unbounded = l.cache_maxsize == Some(None);
-            let says_unbounded = |c: &str| {
-                c.contains("maxsize=None")
-                    || (c.contains("cache") && !c.contains("lru_cache") && !c.contains("maxsize"))
-            };
-            let candidates: Vec<(u32, String)> = src
-                .lines()
-                .enumerate()
-                .filter(|(_, t)| {
-                    let c = t.split('#').next().unwrap_or("");
-                    c.contains("cache") && !c.trim_start().starts_with("def ") && names_it(c)
-                })
-                .map(|(i, t)| (i as u32 + 1, t.trim_end().to_string()))
-                .collect();
-            let pick = above.or_else(|| {
-                candidates
-                    .iter()
-                    .find(|(_, t)| unbounded && says_unbounded(t))
-                    .or(candidates.first())
-                    .cloned()
-            });
-            if let Some((line, text)) = pick {
-                found = Some((
-                    Frame {
-                        file: def.file.clone(),
-                        line,
-                    },
-                    text,
-                    "declaration",
-                ));
-            }
-        }
-    } else if pattern == Pattern::EventListener {
-        let fname = unit_sample
-            .function
-            .as_deref()
-            .and_then(|f| f.rsplit('.').next())
-            .unwrap_or("")
-            .to_string();
-        if !fname.is_empty() && !fname.starts_with('<') {
-            for f in &user_frames {
-                if let Some(src) = sources(&f.file)
-                    && let Some((line, text)) =
-                        scan_function(&src, f.line, &|l| passes_name(l, &fname))
-                {
-                    found = Some((
-                        Frame {
-                            file: f.file.clone(),
-                            line,
-                        },
-                        text,
-                        "registration",
-                    ));
-                    break;
-                }
-            }
-        }
-    }
-    if found.is_none()
-        && let Some(name) = &short
-    {
-        for f in &user_frames {
-            if let Some(src) = sources(&f.file)
-                && let Some((line, text)) = scan_function(&src, f.line, &|l| stores_into(l, name))
-            {
-                found = Some((
-                    Frame {
-                        file: f.file.clone(),
-                        line,
-                    },
-                    text,
-                    "container-insert",
-                ));
-                break;
-            }
-        }
-    }
-    if let Some((f, text, how)) = found {
-        location = Some(loc(&f));
-        location_source = Some(how.to_string());
-        code = Some(text.trim().to_string());
-        if let Some(src) = sources(&f.file) {
-            exc = excerpt(&src, f.line);
-        }
-    } else if let Some(f) = &alloc_user
-        && let Some(src) = sources(&f.file)
-    {
-        code = src
-            .lines()
-            .nth(f.line as usize - 1)
-            .map(|s| s.trim().to_string());
-        exc = excerpt(&src, f.line);
-    }
-    let library_location = leaf
-        .as_ref()
-        .filter(|l| !places.is_user(&l.file) && places.package(&l.file).is_some())
-        .map(loc);
-    let root_file = path
-        .first()
-        .and_then(|r| r.file.clone())
-        .unwrap_or_default();
-    let library = places.package(&root_file).map(|name| Library {
-        name,
-        holder: owner.as_ref().map(|o| o.name.clone()).unwrap_or_default(),
-    });
-    let mut reason = reason;
-    if let (Some(a), Some(l)) = (&alloc_user, &location)
-        && (a.file != l.file || a.line != l.line)
-    {
-        reason.push_str(&format!(
-            "; the memory is allocated at {}:{}",
-            short_file(&a.file),
-            a.line
-        ));
-    }
-    let suggestion = fix(
-        pattern,
-        &unit,
-        &owner_name,
-        unit_sample,
-        lru.is_some(),
-        short.as_deref(),
-    );
-    let fp_text = format!("{}|{}|{unit_class}", pattern.id(), g.fp);
-    Finding {
-        pattern,
-        reason,
-        class: unit_class.clone(),
-        name: unit_sample
-            .function
-            .clone()
-            .filter(|_| pattern == Pattern::EventListener),
-        unit,
-        count,
-        retained_bytes: retained,
-        growth,
-        growth_bytes,
-        retainer_path: to_steps(path, g.acc, &unit_class),
-        location,
-        code,
-        excerpt: exc,
-        location_source,
-        owner,
-        library,
-        library_location,
-        keeps: Vec::new(),
-        fingerprint: fnv(&fp_text),
-        suggestion,
-    }
 }
 
 fn short_file(f: &str) -> &str {
@@ -1174,6 +1632,8 @@ mod tests {
         assert!(!stores_into("    page = _rendered.get(key)", "_rendered"));
         assert!(!stores_into("    x = my_rendered[key]", "_rendered"));
         assert!(!stores_into("    if _rendered[key] == 1:", "_rendered"));
+        assert!(stores_into("    _rendered[a][b] = 1", "_rendered"));
+        assert!(stores_into("    cls._sessions[sid] = session", "_sessions"));
         assert!(passes_name(
             "    events.subscribe(\"rates\", on_rate_change)",
             "on_rate_change"

@@ -9,6 +9,7 @@
 
 use crate::error::InputError;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The probe module.
 pub const PROBE_PY: &str = include_str!("probe/memsleuth_probe.py");
@@ -59,6 +60,9 @@ pub struct Checkpoint {
     pub paths_complete: bool,
     #[serde(default)]
     pub probe_seconds: f64,
+    /// True when the checkpoint was taken in a forked child (the service kept serving).
+    #[serde(default)]
+    pub forked: bool,
 }
 
 fn yes() -> bool {
@@ -79,8 +83,34 @@ pub struct Paths {
 pub struct Process {
     pub rss_bytes: Option<u64>,
     pub open_fds: Option<u64>,
+    /// Open file descriptors by kind: `socket`, `file`, `pipe`, `other`.
+    #[serde(default)]
+    pub fds_by_kind: Option<BTreeMap<String, u64>>,
+    /// Files open more than once, most first (a file opened per call and never closed).
+    #[serde(default)]
+    pub files_open_repeatedly: Vec<OpenFile>,
     #[serde(default)]
     pub threads: u64,
+    /// Live threads by kind: `thread`, `daemon`, `timer` (threading.Timer).
+    #[serde(default)]
+    pub threads_by_kind: Option<BTreeMap<String, u64>>,
+    /// What the live threads run (target function or class), most first.
+    #[serde(default)]
+    pub thread_groups: Vec<ThreadGroup>,
+}
+
+/// A file and how many descriptors have it open.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OpenFile {
+    pub path: String,
+    pub count: u64,
+}
+
+/// Live threads running one target.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThreadGroup {
+    pub runs: String,
+    pub count: u64,
 }
 
 /// `tracemalloc.get_traced_memory()` and how the statistics were cut.
@@ -131,19 +161,33 @@ pub struct TypeRow {
     pub size_diff: i64,
 }
 
-/// Samples of what grew: objects allocated at a site that grew (`site` set), or instances of
-/// a type whose count grew.
+/// Samples of what grew: the newest entries of a container whose length grew (`container`
+/// set), or instances of a type whose count grew.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Growing {
     #[serde(rename = "type")]
     pub type_name: String,
     #[serde(default)]
     pub site: Option<SiteRef>,
+    #[serde(default)]
+    pub container: Option<ContainerRef>,
     pub count: u64,
     pub count_diff: i64,
     pub size_diff: i64,
     #[serde(default)]
     pub samples: Vec<Sample>,
+}
+
+/// A container whose length grew since the previous checkpoint; samples' paths end in it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ContainerRef {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// `id()` of the container in the service (the `holder_id` of its path step).
+    pub id: u64,
+    pub len: u64,
+    /// Its length at the previous checkpoint.
+    pub len_before: u64,
 }
 
 /// The allocation site a sample was chosen for.
@@ -165,6 +209,19 @@ pub struct Sample {
     pub repr: String,
     /// Where it was allocated, oldest frame first (None: before tracing started).
     pub traceback: Option<Vec<Frame>>,
+    /// `constructor` when the traceback is the stack at the constructor's call, rebuilt
+    /// from what the constructor allocated (tracemalloc could not give the object's own).
+    #[serde(default)]
+    pub traceback_source: Option<String>,
+    /// `sys.getsizeof` of the object and what it holds (not modules, classes, functions).
+    #[serde(default)]
+    pub deep_size: Option<u64>,
+    /// The deep size stopped at its bound: a lower bound.
+    #[serde(default)]
+    pub deep_size_partial: bool,
+    /// The dict key the unit is stored under, when it is not a number.
+    #[serde(default)]
+    pub key: Option<KeySample>,
     /// Root first; None when no root reached it within the budget.
     pub path: Option<Vec<PathStep>>,
     /// `file`, `socket`, `thread`, `timer` or `closable` (a type with a `close` method).
@@ -172,6 +229,8 @@ pub struct Sample {
     pub closed: Option<bool>,
     pub fd: Option<i64>,
     pub alive: Option<bool>,
+    #[serde(default)]
+    pub daemon: Option<bool>,
     pub target: Option<String>,
     #[serde(default)]
     pub callable: bool,
@@ -179,6 +238,16 @@ pub struct Sample {
     pub function: Option<String>,
     pub defined_at: Option<Frame>,
     pub name: Option<String>,
+}
+
+/// The key a sampled dict value is stored under.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct KeySample {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    #[serde(default)]
+    pub repr: String,
+    pub traceback: Option<Vec<Frame>>,
 }
 
 /// One step of a referrer path: the root (`{"root": "module", "name": "handlers"}`) or a
@@ -207,7 +276,8 @@ pub struct PathStep {
     #[serde(default, deserialize_with = "some_or_none")]
     pub cache_maxsize: Option<Option<u64>>,
     pub cache_currsize: Option<u64>,
-    /// For a function holder (an lru_cache wrapper): its name and definition.
+    /// For a function holder (an lru_cache wrapper) its name and definition; for a thread
+    /// root or a frame holder, the frame's function and current line.
     pub function: Option<String>,
     pub defined_at: Option<Frame>,
 }
