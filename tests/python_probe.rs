@@ -1,8 +1,9 @@
 //! The probe in real Python services over loopback: a stdlib `http.server` service with one
 //! kind of leak per route (module dict cache, lru_cache(maxsize=None) on a per-request key,
 //! callbacks registered per request, files opened per request and kept, a dataset loaded
-//! whole per request and kept) and a bounded route; each leaky route must come out as its
-//! pattern, at its line, with its owner and referrer path, and the fixed build as no leak.
+//! whole per request and kept, raw descriptors never closed, a thread started per request
+//! that never ends) and a bounded route; each leaky route must come out as its pattern, at
+//! its line, with its owner and referrer path, and the fixed build as no leak.
 
 mod python_support;
 use python_support::*;
@@ -175,14 +176,65 @@ fn stdlib_bounded_deque_is_not_a_leak() {
     );
 }
 
+/// A descriptor kept open with no Python object holding it (`os.open` without `os.close`)
+/// is small in bytes and invisible in the heap: the growing descriptor count is the
+/// evidence.
+#[test]
+fn stdlib_raw_descriptors_never_closed() {
+    let r = stdlib_case("checksum", "leaky", 60);
+    assert_eq!(r["verdict"], "leak", "{}\n{r:#}", r["reason"]);
+    let f = &r["leaks"][0];
+    assert_eq!(f["pattern"], "unclosed-connection", "{f:#}");
+    assert_eq!(f["unit"], "open file", "{f:#}");
+    assert!(f["owner"].is_null(), "{f:#}");
+    let g: Vec<u64> = f["growth"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(g.windows(2).all(|w| w[1] >= w[0] + 50), "{g:?}");
+    assert!(f["reason"].as_str().unwrap().contains("audit-"), "{f:#}");
+}
+
+#[test]
+fn stdlib_thread_started_per_request_never_ends() {
+    let r = stdlib_case("watch", "leaky", 40);
+    assert_eq!(r["verdict"], "leak", "{}\n{r:#}", r["reason"]);
+    let f = &r["leaks"][0];
+    assert_eq!(f["pattern"], "timer", "{f:#}");
+    assert_eq!(f["unit"], "thread", "{f:#}");
+    assert_eq!(f["owner"]["name"], "threading._active", "{f:#}");
+    assert_eq!(f["library"]["name"], "threading", "{f:#}");
+    let src = service("stdlib").join("handlers.py");
+    assert!(
+        f["location"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("handlers.py"),
+        "{f:#}"
+    );
+    assert_eq!(
+        f["location"]["line"],
+        line_of(&src, "t = threading.Thread(target=_watch_order"),
+        "{f:#}"
+    );
+}
+
 #[test]
 fn stdlib_fixed_build_has_no_leak() {
+    for (route, per) in [("quote", 120), ("price", 120), ("subscribe", 120)] {
+        check_clean(&stdlib_case(route, "fixed", per), route);
+    }
+}
+
+#[test]
+fn stdlib_fixed_build_closes_and_stops_what_it_opens() {
     for (route, per) in [
-        ("quote", 120),
-        ("price", 120),
-        ("subscribe", 120),
         ("audit", 120),
         ("report", 3),
+        ("checksum", 60),
+        ("watch", 40),
     ] {
         check_clean(&stdlib_case(route, "fixed", per), route);
     }

@@ -53,6 +53,9 @@ pub struct Reply {
     pub probe_seconds: f64,
     #[serde(default)]
     pub pid: u64,
+    /// Answer to `trace`: tracemalloc runs.
+    #[serde(default)]
+    pub tracing: Option<bool>,
 }
 
 /// Errors of the driver, each saying what to do.
@@ -215,6 +218,26 @@ impl ProbeDir {
             .filter(|p| procs.iter().any(|q| q.pid == p.ppid))
             .collect();
         children.last().copied().or_else(|| procs.last())
+    }
+
+    /// Asks `proc` to start tracemalloc now (the probe leaves it off while the service
+    /// imports and starts up, where tracing deep tracebacks costs seconds); returns whether
+    /// it traces (false: the service runs with MEMSLEUTH_PROBE_TRACEMALLOC=0).
+    pub fn start_tracing(
+        &self,
+        proc: &ProbeProcess,
+        timeout: Duration,
+    ) -> Result<bool, DriverError> {
+        let req = serde_json::json!({"token": self.token, "cmd": "trace"});
+        let reply = self.request(proc, &req, timeout)?;
+        if !reply.ok {
+            return Err(DriverError::Request {
+                pid: proc.pid,
+                port: proc.port,
+                message: reply.error.unwrap_or_else(|| "refused".into()),
+            });
+        }
+        Ok(reply.tracing.unwrap_or(false))
     }
 
     /// Asks `proc` for a checkpoint written to `out`; waits up to `timeout` for the answer.

@@ -319,13 +319,15 @@ fn verdict(
         );
     }
     if let Some(f) = findings.first() {
+        let Some(o) = &f.owner else {
+            // Descriptors, threads or a line with no holder: the finding says what grew.
+            return (Verdict::Leak, f.reason.clone());
+        };
         return (
             Verdict::Leak,
             format!(
-                "{} grew at every one of {} checkpoints: {} {}(s), {}",
-                f.owner
-                    .as_ref()
-                    .map_or_else(|| format!("a {}", f.class), |o| format!("`{}`", o.name)),
+                "`{}` grew at every one of {} checkpoints: {} {}(s), {}",
+                o.name,
                 n,
                 f.count,
                 f.unit,
@@ -1565,10 +1567,18 @@ fn passes_name(line: &str, name: &str) -> bool {
     }
     let code = line.split('#').next().unwrap_or("");
     code.match_indices(name).any(|(i, _)| {
-        let before = code[..i].chars().last();
+        // The name alone or as an attribute: a bound method (`self.on_price`) is handed over
+        // as `obj.name`.
+        let mut start = i;
+        if code[..i].ends_with('.') {
+            start = code[..i - 1]
+                .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+                .map_or(0, |p| p + 1);
+        }
+        let before = code[..start].chars().last();
         let after = code[i + name.len()..].chars().next();
         before.is_some_and(|c| c == '(' || c == ',' || c == ' ' || c == '=')
-            && !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+            && (start == i || start < i - 1)
             && after.is_some_and(|c| c == ')' || c == ',' || c == ' ')
     }) && code.contains('(')
 }
@@ -1642,6 +1652,11 @@ mod tests {
             "    def on_rate_change(value):",
             "on_rate_change"
         ));
+        assert!(passes_name(
+            "        bus.register(self.on_event)",
+            "on_event"
+        ));
+        assert!(!passes_name("        x = self.on_event_count", "on_event"));
     }
 
     #[test]

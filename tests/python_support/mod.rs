@@ -125,6 +125,12 @@ pub fn start(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Service {
         .wait(Duration::from_secs(30), &mut || true)
         .unwrap();
     svc.proc = ProbeDir::main_process(&procs).unwrap().clone();
+    assert!(
+        svc.probe
+            .start_tracing(&svc.proc, Duration::from_secs(60))
+            .unwrap(),
+        "tracemalloc did not start"
+    );
     svc
 }
 

@@ -3,8 +3,12 @@
 memsleuth writes this file and a `sitecustomize.py` that imports it into a temporary folder,
 puts that folder first on PYTHONPATH and starts the service. The probe then:
 
-- starts tracemalloc (MEMSLEUTH_PROBE_FRAMES frames per traceback, 25 by default) unless it
-  is already tracing;
+- starts tracemalloc (MEMSLEUTH_PROBE_FRAMES frames per traceback, 25 by default) when
+  memsleuth asks (`{"cmd": "trace"}`, sent once the service answers) or at the first
+  checkpoint, unless it is already tracing; MEMSLEUTH_PROBE_TRACE=start starts it with the
+  interpreter instead. Tracing 25 frames deep while a framework imports costs seconds
+  (importing Flask: 0.3 s untraced, 7 s traced), and what is allocated before the service is
+  up is not what grows per request;
 - listens on a loopback TCP port (127.0.0.1, port chosen by the system) in a daemon thread and
   writes `{"pid": ..., "port": ...}` to MEMSLEUTH_PROBE_DIR/probe-<pid>.port;
 - on a request line `{"token": ..., "cmd": "checkpoint", "out": PATH, "label": ...}` runs
@@ -1351,6 +1355,8 @@ def _child(pre, label, seq, out, to_parent, from_parent):
 
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
         signal.alarm(_env_int("MEMSLEUTH_PROBE_CHILD_SECONDS", CHILD_SECONDS))
+        # How long the service was held: the checkpoint's start to the fork.
+        pause = round(time.monotonic() - pre.monotonic, 3)
         if pre.active is not None:
             threading._active.update(pre.active)
         import tracemalloc
@@ -1369,6 +1375,7 @@ def _child(pre, label, seq, out, to_parent, from_parent):
             return json.loads(line).get("tb", []) if line else []
 
         doc = _analyse(pre, label, seq, traces, traced, lookup)
+        doc["timings"]["service_pause"] = pause
         doc["probe_seconds"] = round(time.monotonic() - pre.monotonic, 3)
         doc["forked"] = True
         _write_json(out, doc)
@@ -1473,6 +1480,7 @@ def write_checkpoint(path, label=""):
     """Writes one checkpoint to `path` (a temporary file renamed into place); returns its
     sequence number and the seconds it took."""
     use_fork = hasattr(os, "fork") and os.environ.get("MEMSLEUTH_PROBE_FORK", "1") != "0"
+    _start_tracing()
     with _state.lock:
         _state.seq += 1
         seq = _state.seq
@@ -1514,6 +1522,8 @@ def _serve(sock, token):
                 reply = {"ok": False, "error": "bad request or token"}
             elif req.get("cmd") == "ping":
                 reply = {"ok": True, "pid": os.getpid(), "python": sys.version.split()[0]}
+            elif req.get("cmd") == "trace":
+                reply = {"ok": True, "pid": os.getpid(), "tracing": _start_tracing()}
             elif req.get("cmd") == "checkpoint" and isinstance(req.get("out"), str):
                 try:
                     seq, secs = write_checkpoint(req["out"], str(req.get("label", "")))
@@ -1539,17 +1549,24 @@ def _serve(sock, token):
                 pass
 
 
-def start():
-    """Starts tracemalloc and the loopback listener (once per process)."""
+def _start_tracing():
+    """Starts tracemalloc unless it traces already or MEMSLEUTH_PROBE_TRACEMALLOC=0; returns
+    whether it traces."""
     import tracemalloc
 
+    if not tracemalloc.is_tracing() and os.environ.get("MEMSLEUTH_PROBE_TRACEMALLOC", "1") != "0":
+        tracemalloc.start(max(1, min(_env_int("MEMSLEUTH_PROBE_FRAMES", 25), 100)))
+    return tracemalloc.is_tracing()
+
+
+def start():
+    """Starts the loopback listener (once per process)."""
     d = os.environ.get("MEMSLEUTH_PROBE_DIR")
     token = os.environ.get("MEMSLEUTH_PROBE_TOKEN", "")
     if not d or not token or _state.server is not None:
         return
-    frames = max(1, min(_env_int("MEMSLEUTH_PROBE_FRAMES", 25), 100))
-    if not tracemalloc.is_tracing() and os.environ.get("MEMSLEUTH_PROBE_TRACEMALLOC", "1") != "0":
-        tracemalloc.start(frames)
+    if os.environ.get("MEMSLEUTH_PROBE_TRACE") == "start":
+        _start_tracing()
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", 0))

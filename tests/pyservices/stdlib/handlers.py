@@ -1,10 +1,12 @@
-"""Request handlers of the quote service. BUILD=leaky (default) keeps memory per request in
-five different ways; BUILD=fixed is the same service done right. /recent is bounded in both."""
+"""Request handlers of the quote service. BUILD=leaky (default) keeps memory or resources per
+request in seven different ways; BUILD=fixed is the same service done right. /recent is
+bounded in both."""
 import collections
 import functools
 import json
 import os
 import tempfile
+import threading
 
 import events
 
@@ -119,3 +121,37 @@ def report(n):
 def recent(n):
     _recent.append(("/recent/%d" % n, bytearray(2048)))
     return "recent %d" % len(_recent)
+
+
+def checksum(n):
+    """Checksum of a data file, read through a raw descriptor (leaky: never closed)."""
+    path = os.path.join(DATA_DIR, "audit-%d.log" % (n % 50))
+    if not os.path.exists(path):
+        with open(path, "a") as f:
+            f.write("created for checksum %d\n" % n)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.read(fd, 65536)
+    finally:
+        if BUILD == "fixed":
+            os.close(fd)
+    return "checksum %d" % (sum(data) % 65521)
+
+
+_watch_stop = threading.Event()
+
+
+def _watch_order(n, stop):
+    # Polls the order until it settles (leaky: an order that never settles is polled for
+    # ever).
+    while not stop.wait(1.0):
+        pass
+
+
+def watch(n):
+    """Starts a watcher thread per order; the fixed build polls once, inline."""
+    if BUILD == "fixed":
+        return "watched %d" % n
+    t = threading.Thread(target=_watch_order, args=(n, _watch_stop), daemon=True)
+    t.start()
+    return "watching %d" % n
