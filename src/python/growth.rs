@@ -583,6 +583,19 @@ fn resource_kind(s: &Sample) -> Option<&str> {
     }
 }
 
+/// Kinds of open resources the units hold among what they keep (`socket`, `file`).
+fn held_resources(units: &[&Sample]) -> BTreeSet<String> {
+    units
+        .iter()
+        .flat_map(|s| {
+            s.holds
+                .iter()
+                .filter(|(_, c)| **c > 0)
+                .map(|(k, _)| k.clone())
+        })
+        .collect()
+}
+
 /// Descriptor and thread counts at every checkpoint, by kind.
 fn resource_series(cps: &[Checkpoint], opts: &Options) -> Vec<ResourceSeries> {
     let mut out = Vec::new();
@@ -828,11 +841,16 @@ fn groups(
         if !(m.steady && practical) {
             continue;
         }
-        out.push(build(
+        let mut held = held_resources(&units.iter().map(|x| x.s).collect::<Vec<_>>());
+        if let Some(r) = resource {
+            held.insert(r.to_string());
+        }
+        let f = build(
             g, rep, path, unit_class, &m, resources, cps, places, sources, opts,
-        ));
+        );
+        out.push((f, held));
     }
-    out.sort_by(|a, b| {
+    out.sort_by(|(a, _), (b, _)| {
         b.retained_bytes
             .cmp(&a.retained_bytes)
             .then(a.fingerprint.cmp(&b.fingerprint))
@@ -840,7 +858,7 @@ fn groups(
     // One container can show up under two prefixes (a dict reached through a module variable
     // and through a class attribute): keep the first finding per owner and location.
     let mut seen = BTreeSet::new();
-    out.retain(|f| {
+    out.retain(|(f, _)| {
         seen.insert((
             f.owner.as_ref().map(|o| o.name.clone()),
             f.location.as_ref().map(|l| (l.file.clone(), l.line)),
@@ -849,17 +867,19 @@ fn groups(
     // Descriptors or threads that grow at every checkpoint with no finding holding them:
     // sockets or files whose Python objects are gone (`detach()`, `os.open`), threads
     // nothing named keeps.
+    let mut extra = Vec::new();
     for r in resources.iter().filter(|r| r.grows_every_interval) {
-        let explained = out.iter().any(|f| match r.kind.as_str() {
-            "socket" => f.unit == "socket",
-            "file" => f.unit == "open file",
+        let explained = out.iter().any(|(f, held)| match r.kind.as_str() {
+            "socket" | "file" => held.contains(r.kind.as_str()),
             "pipe" => f.pattern == Pattern::UnclosedConnection,
             _ => f.pattern == Pattern::Timer,
         });
         if !explained {
-            out.push(resource_finding(r, cps, n));
+            extra.push(resource_finding(r, cps, n));
         }
     }
+    let mut out: Vec<Finding> = out.into_iter().map(|(f, _)| f).collect();
+    out.extend(extra);
     (out, bounded.into_iter().collect())
 }
 
@@ -1065,21 +1085,41 @@ fn build(
             ),
         ),
         Some(r) => {
-            let what = match r {
-                "socket" => "socket".to_string(),
-                "file" => "open file".to_string(),
-                _ => format!("unclosed {unit_class}"),
+            let held = held_resources(&units);
+            let mut fds = String::new();
+            if r == "socket" || held.contains("socket") {
+                fds.push_str(&evidence(&["socket"], &|_| {
+                    "open socket descriptors".into()
+                }));
+            }
+            if r == "file" || held.contains("file") {
+                fds.push_str(&evidence(&["file"], &|_| "open file descriptors".into()));
+            }
+            let holding = match (held.contains("socket"), held.contains("file")) {
+                (true, true) => ", each holding open sockets and files",
+                (true, false) => ", each holding open sockets",
+                (false, true) => ", each holding open files",
+                _ => "",
             };
-            let fds = match r {
-                "socket" => evidence(&["socket"], &|_| "open socket descriptors".into()),
-                "file" => evidence(&["file"], &|_| "open file descriptors".into()),
-                _ => String::new(),
+            let (what, text) = match r {
+                "socket" => ("socket".to_string(), format!("sockets ({unit_class})")),
+                "file" => (
+                    "open file".to_string(),
+                    format!("open files ({unit_class})"),
+                ),
+                _ => {
+                    let short = unit_class.rsplit('.').next().unwrap_or(&unit_class);
+                    (
+                        short.to_string(),
+                        format!("`{short}` objects ({unit_class}, which have a close())"),
+                    )
+                }
             };
             (
                 Pattern::UnclosedConnection,
-                what.clone(),
+                what,
                 format!(
-                    "{what}s ({unit_class}) accumulate in `{owner_name}` and are never closed ({count} open){fds}"
+                    "{text} accumulate in `{owner_name}` and are never closed ({count} open{holding}){fds}"
                 ),
             )
         }

@@ -219,6 +219,9 @@ pub struct Sample {
     /// The deep size stopped at its bound: a lower bound.
     #[serde(default)]
     pub deep_size_partial: bool,
+    /// Open sockets and files found among what it holds (`{"socket": 2}`).
+    #[serde(default)]
+    pub holds: BTreeMap<String, u64>,
     /// The dict key the unit is stored under, when it is not a number.
     #[serde(default)]
     pub key: Option<KeySample>,

@@ -486,12 +486,14 @@ def _census(objs, own):
     """Counts and sizes per type of every gc-tracked object and of the untracked objects
     reached from them; every container (dict, list, set, deque) with its length; and, for
     untracked containers, the object they were found in (to find them again in the
-    service). Returns (per-type [count, size], containers {id: obj}, holder {id: obj},
-    tracked index {id: i})."""
+    service). Returns (per-type [count, size], containers {id: obj}, holder {id: id of the
+    object it was found in}, tracked index {id: i}, untracked containers {id: obj}). Holders
+    are kept by id: a reference held here would make an object look shared to _deep_size."""
     counts = {}
     containers = {}
     holder = {}
     index = {}
+    ucont = {}
     ctypes = _container_types()
     fast = set(ctypes)
     is_tracked = gc.is_tracked
@@ -525,7 +527,8 @@ def _census(objs, own):
                     seen.add(rid)
                     tr = type(r)
                     if tr is dict or tr is list or tr is tuple or tr is set or tr is frozenset:
-                        holder[rid] = x
+                        holder[rid] = id(x)
+                        ucont[rid] = r
                         stack.append(r)
                     else:
                         c = counts.get(tr)
@@ -536,7 +539,7 @@ def _census(objs, own):
                             c[1] += getsizeof(r)
                         except Exception:
                             pass
-    return counts, containers, holder, index
+    return counts, containers, holder, index, ucont
 
 
 _ATOMIC = (str, bytes, int, float, complex, bool, type(None))
@@ -587,17 +590,33 @@ def _newest(c, n):
     return out
 
 
-def _deep_size(o, stop, limit=MAX_DEEP_OBJECTS):
-    """sys.getsizeof of an object and of what it holds, through containers and instances,
-    not into modules, classes or functions (shared things). Bounded; returns (bytes,
-    complete)."""
-    import types
+def _one_owner_refcount():
+    """sys.getrefcount of an object that one holder refers to, seen in a loop over that
+    holder's referents (the loop's own references included): measured, not assumed, since
+    it differs between Python versions. Must keep the shape of the loop in _deep_size."""
+    holder = [object()]
+    for r in gc.get_referents(holder):
+        return sys.getrefcount(r)
+    return 4
 
+
+_RC_ONE_OWNER = None
+
+
+def _deep_size(o, stop, cen, limit=MAX_DEEP_OBJECTS):
+    """The bytes an object keeps to itself: sys.getsizeof of it and of what only it refers to
+    (objects with one referrer, found from it), not what it shares with the rest of the
+    program (an event loop, a module's globals, a class). Bounded; returns (bytes,
+    complete)."""
+    global _RC_ONE_OWNER
+    if _RC_ONE_OWNER is None:
+        _RC_ONE_OWNER = _one_owner_refcount()
+    one = _RC_ONE_OWNER
     getsizeof = sys.getsizeof
+    getrefcount = sys.getrefcount
     seen = {id(o)}
     stack = [o]
     total = 0
-    shared = (type, types.ModuleType, types.FunctionType, types.CodeType, types.FrameType)
     while stack:
         if len(seen) > limit:
             return total, False
@@ -607,12 +626,44 @@ def _deep_size(o, stop, limit=MAX_DEEP_OBJECTS):
         except Exception:
             pass
         for r in gc.get_referents(x):
+            if getrefcount(r) > one + cen.extra_refs(r):
+                continue
+            i = id(r)
+            if i in seen or i in stop:
+                continue
+            seen.add(i)
+            stack.append(r)
+    return total, True
+
+
+def _holds(o, stop, limit=2000):
+    """Open sockets and files among the first `limit` objects reachable from o (a client
+    session holds its pool's sockets), not through modules, classes or functions."""
+    import io
+    import types
+
+    shared = (type, types.ModuleType, types.FunctionType, types.CodeType, types.FrameType)
+    holds = {}
+    seen = {id(o)}
+    stack = [o]
+    while stack and len(seen) <= limit:
+        x = stack.pop()
+        if x is not o:
+            try:
+                if isinstance(x, socket.socket):
+                    if x.fileno() >= 0:
+                        holds["socket"] = holds.get("socket", 0) + 1
+                elif isinstance(x, io.IOBase) and not x.closed:
+                    holds["file"] = holds.get("file", 0) + 1
+            except Exception:
+                pass
+        for r in gc.get_referents(x):
             i = id(r)
             if i in seen or i in stop or isinstance(r, shared):
                 continue
             seen.add(i)
             stack.append(r)
-    return total, True
+    return holds
 
 
 def _container_info(o):
@@ -937,17 +988,40 @@ def _step_to(h, x):
     return None
 
 
-def _locator(o, index, holder, via=None):
+class _Census:
+    """What the census found, to find objects again: tracked ones by their index in the
+    service's list, untracked containers through the object they were found in."""
+
+    def __init__(self, objs, index, holder, ucont):
+        self.objs = objs
+        self.index = index
+        self.holder = holder
+        self.ucont = ucont
+
+    def obj(self, i):
+        j = self.index.get(i)
+        return self.objs[j] if j is not None else self.ucont.get(i)
+
+    def extra_refs(self, r):
+        """References the probe itself holds to r (the list of tracked objects, the map of
+        untracked containers)."""
+        return (1 if gc.is_tracked(r) and id(r) in self.index else 0) + (
+            1 if id(r) in self.ucont else 0
+        )
+
+
+def _locator(o, cen, via=None):
     """How the service finds o again: [index of a tracked object, [[kind, j], ...], id];
     `via` is an object that refers to o, for objects the census found no holder for."""
     steps = []
     x = o
     for _ in range(50):
-        i = index.get(id(x))
+        i = cen.index.get(id(x))
         if i is not None:
             steps.reverse()
             return [i, steps, id(o)]
-        h = holder.get(id(x))
+        hid = cen.holder.get(id(x))
+        h = cen.obj(hid) if hid is not None else None
         if h is None:
             if via is None:
                 return None
@@ -1003,7 +1077,8 @@ def _analyse(pre, label, seq, traces, traced, lookup):
     timings["tracemalloc"] = round(time.monotonic() - t0, 3)
 
     t1 = time.monotonic()
-    counts, containers, holder, index = _census(pre.objs, pre.own)
+    counts, containers, holder, index, ucont = _census(pre.objs, pre.own)
+    cen = _Census(pre.objs, index, holder, ucont)
     timings["census"] = round(time.monotonic() - t1, 3)
     t1 = time.monotonic()
     names = {t: _type_name(t) for t in counts}
@@ -1033,6 +1108,7 @@ def _analyse(pre, label, seq, traces, traced, lookup):
     new_st["types"] = {n: (v[0], v[1]) for n, v in by_name.items()}
 
     # Containers whose length grew since the previous checkpoint (same object, same type).
+    # Kept by id from here on: a reference held by the probe makes an object look shared.
     prev_c = st["containers"]
     remembered = {}
     grown = []
@@ -1046,8 +1122,9 @@ def _analyse(pre, label, seq, traces, traced, lookup):
             remembered[cid] = (tn, ln)
         p = prev_c.get(cid)
         if p is not None and p[0] == tn and ln - p[1] >= MIN_CONTAINER_GROWTH:
-            grown.append((ln - p[1], p[1], ln, c))
+            grown.append((ln - p[1], p[1], ln, cid))
     new_st["containers"] = remembered
+    c = None
     del containers
     # Rank by the bytes the growth likely holds: entries added times one new entry's size.
     # Deep sizes stop at modules and their globals (a function's __globals__), shared by all.
@@ -1057,17 +1134,33 @@ def _analyse(pre, label, seq, traces, traced, lookup):
         stop.add(id(getattr(m, "__dict__", None)))
     ranked = []
     grown.sort(key=lambda x: -x[0])
-    for d, before, ln, c in grown[: MAX_CONTAINERS * 5]:
+    for d, before, ln, cid in grown[: MAX_CONTAINERS * 5]:
+        c = cen.obj(cid)
+        if c is None:
+            continue
         entries = _newest(c, SAMPLES_PER_CONTAINER)
-        units = [e for e in entries if not _is_weak(e[2])]
+        # Bookkeeping of other objects' lifetimes (weak references, weakref.finalize
+        # entries) grows because those objects live, not on its own.
+        units = [e for e in entries if not _is_weak(e[2]) and not _is_weak(e[3])]
+        entries = None
         if not units:
             continue
-        stop.add(id(c))
-        unit_size, _ = _deep_size(units[0][2], stop, MAX_RANK_OBJECTS)
-        stop.discard(id(c))
-        ranked.append((d * max(unit_size, 1), d, before, ln, c, units))
+        stop.add(cid)
+        unit_size, _ = _deep_size(units[0][2], stop, cen, MAX_RANK_OBJECTS)
+        stop.discard(cid)
+        ranked.append((d * max(unit_size, 1), d, before, ln, cid, units))
+    c = None
     ranked.sort(key=lambda x: -x[0])
     ranked = ranked[:MAX_CONTAINERS]
+    # What each sampled unit keeps to itself and the open resources it holds, measured
+    # before anything else of the probe refers to it.
+    measured = {}
+    for _, _, _, _, cid, units in ranked:
+        stop.add(cid)
+        for e in units:
+            if id(e[2]) not in measured:
+                measured[id(e[2])] = _deep_size(e[2], stop, cen) + (_holds(e[2], stop),)
+        stop.discard(cid)
 
     # Instances of the program's own types, and of resources, whose count grew.
     sample_types = [
@@ -1084,16 +1177,26 @@ def _analyse(pre, label, seq, traces, traced, lookup):
                 lst = pool[n]
                 if len(lst) < SAMPLES_PER_TYPE:
                     lst.append(o)
+                    if id(o) not in measured:
+                        measured[id(o)] = _deep_size(o, stop, cen) + (_holds(o, stop),)
+        o = None
     timings["types"] = round(time.monotonic() - t1, 3)
 
     # Referrer paths: to each growing container, and to each sampled instance.
     t1 = time.monotonic()
-    targets = [id(r[4]) for r in ranked] + [id(o) for lst in pool.values() for o in lst]
+    targets = [r[4] for r in ranked] + [id(o) for lst in pool.values() for o in lst]
     parent, root_of, complete = {}, {}, True
     if targets:
         limit_s = float(os.environ.get("MEMSLEUTH_PROBE_PATH_SECONDS", MAX_PATH_SECONDS))
+        # weakref.finalize's registry holds what finalizers will clean up (a connection
+        # pool's queue): a path through it would name the cleanup, not the owner.
+        skip = set(pre.own)
+        wr = sys.modules.get("weakref")
+        reg = getattr(getattr(wr, "finalize", None), "_registry", None)
+        if isinstance(reg, dict):
+            skip.add(id(reg))
         parent, root_of, complete = _bfs(
-            _roots(pre, stdlib, site_pkgs), targets, pre.own, time.monotonic() + limit_s
+            _roots(pre, stdlib, site_pkgs), targets, skip, time.monotonic() + limit_s
         )
     timings["paths"] = round(time.monotonic() - t1, 3)
 
@@ -1105,10 +1208,10 @@ def _analyse(pre, label, seq, traces, traced, lookup):
         """Index of o's locator in `locs` (None: the service could not find it again). A unit
         that is not a container is found through the container it was sampled from."""
         if key_pos is not None:
-            base = _locator(via, index, holder)
+            base = _locator(via, cen)
             loc = None if base is None else [base[0], base[1] + [["k", key_pos]], id(o)]
         else:
-            loc = _locator(o, index, holder, via)
+            loc = _locator(o, cen, via)
         if loc is None:
             return None
         locs.append(loc)
@@ -1125,10 +1228,14 @@ def _analyse(pre, label, seq, traces, traced, lookup):
             "traceback": want(o, via),
             "path": path,
         }
-        ds, complete_ds = _deep_size(o, stop)
+        ds, complete_ds, holds = measured.get(id(o)) or (
+            _deep_size(o, stop, cen) + (_holds(o, stop),)
+        )
         s["deep_size"] = ds
         if not complete_ds:
             s["deep_size_partial"] = True
+        if holds:
+            s["holds"] = holds
         s.update(_resource_info(o, pre.alive))
         objects_of.append((s, o))
         if key is not None and not isinstance(key, (int, float, bool, type(None))):
@@ -1140,7 +1247,8 @@ def _analyse(pre, label, seq, traces, traced, lookup):
         return s
 
     growing = []
-    for est, d, before, ln, c, units in ranked:
+    for est, d, before, ln, cid, units in ranked:
+        c = cen.obj(cid)
         ch = _chain(c, parent)
         cpath = _path_json(ch, root_of) if ch else None
         samples = []
@@ -1294,7 +1402,9 @@ def _safe_size(o):
 def _is_weak(o):
     import weakref
 
-    return isinstance(o, (weakref.ref, weakref.ProxyType, weakref.CallableProxyType))
+    return isinstance(
+        o, (weakref.ref, weakref.ProxyType, weakref.CallableProxyType, weakref.finalize)
+    )
 
 
 # Built-in types whose instances are parts of something else; a growing count of them is
@@ -1310,7 +1420,11 @@ _NOT_SAMPLED = {
 
 
 def _worth_sampling(n):
-    return n not in _NOT_SAMPLED and not n.startswith(("typing.", "abc.", "_abc"))
+    # Weak references and finalizers are bookkeeping of other objects' lifetimes: they grow
+    # because those objects live, and those are sampled themselves.
+    return n not in _NOT_SAMPLED and not n.startswith(
+        ("typing.", "abc.", "_abc", "weakref.", "_weakref")
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1354,6 +1468,9 @@ def _child(pre, label, seq, out, to_parent, from_parent):
         import signal
 
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        # The heap is a frozen copy: nothing to collect, and a collection would only move
+        # objects between generations under the census.
+        gc.disable()
         signal.alarm(_env_int("MEMSLEUTH_PROBE_CHILD_SECONDS", CHILD_SECONDS))
         # How long the service was held: the checkpoint's start to the fork.
         pause = round(time.monotonic() - pre.monotonic, 3)
