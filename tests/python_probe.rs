@@ -18,9 +18,20 @@ struct Expect<'a> {
 }
 
 fn stdlib_case(route: &str, build: &str, per: u64) -> Value {
+    stdlib_case_env(route, build, per, &[])
+}
+
+fn stdlib_case_env(route: &str, build: &str, per: u64, env: &[(&str, &str)]) -> Value {
     let dir = service("stdlib");
-    let svc = start(&dir, &["app.py"], &[("BUILD", build)]);
+    let mut all = vec![("BUILD", build)];
+    all.extend_from_slice(env);
+    let svc = start(&dir, &["app.py"], &all);
     let (files, reqs) = checkpoints(&svc, route, per, 3);
+    let forked = env != [("MEMSLEUTH_PROBE_FORK", "0")];
+    for f in &files {
+        let cp: Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
+        assert_eq!(cp["forked"], forked, "{}", f.display());
+    }
     analyze(&files, &reqs)
 }
 
@@ -96,6 +107,23 @@ fn stdlib_dict_cache_leak() {
         "handlers.py",
     );
     assert!(r["bytes_per_request"].as_f64().unwrap() > 500.0, "{r:#}");
+}
+
+/// Where the probe cannot fork (MEMSLEUTH_PROBE_FORK=0, a platform without fork, fork
+/// refused) it does the same work in the service's thread: slower, same answer.
+#[test]
+fn stdlib_dict_cache_leak_without_fork() {
+    let r = stdlib_case_env("quote", "leaky", 120, &[("MEMSLEUTH_PROBE_FORK", "0")]);
+    check_leak(
+        &r,
+        &Expect {
+            pattern: "unbounded-collection",
+            owner: "handlers._rendered",
+            line: "_rendered[key] = page",
+            unit: Some("dict entry"),
+        },
+        "handlers.py",
+    );
 }
 
 #[test]
