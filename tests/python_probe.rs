@@ -252,9 +252,33 @@ fn stdlib_thread_started_per_request_never_ends() {
     );
 }
 
+/// Memory that grows where no container grows (a bytearray extended per request) is still a
+/// leak with a finding: the line that grows at every checkpoint.
+#[test]
+fn stdlib_growing_buffer_is_found_by_its_line() {
+    let r = stdlib_case("journal", "leaky", 60);
+    assert_eq!(r["verdict"], "leak", "{}\n{r:#}", r["reason"]);
+    let leaks = r["leaks"].as_array().unwrap();
+    assert_eq!(leaks.len(), 1, "{leaks:#?}");
+    let f = &leaks[0];
+    assert_eq!(f["location_source"], "allocation-stack", "{f:#}");
+    let src = service("stdlib").join("handlers.py");
+    assert_eq!(
+        f["location"]["line"],
+        line_of(&src, "_journal.extend(entry)"),
+        "{f:#}"
+    );
+    assert!(f["retained_bytes"].as_u64().unwrap() > 300_000, "{f:#}");
+}
+
 #[test]
 fn stdlib_fixed_build_has_no_leak() {
-    for (route, per) in [("quote", 120), ("price", 120), ("subscribe", 120)] {
+    for (route, per) in [
+        ("quote", 120),
+        ("price", 120),
+        ("subscribe", 120),
+        ("journal", 60),
+    ] {
         check_clean(&stdlib_case(route, "fixed", per), route);
     }
 }

@@ -1,7 +1,7 @@
 """A small quote service on the standard library's http.server, for memsleuth's Python tests.
 
 Routes (GET): /quote/<n>, /price/<n>, /subscribe/<n>, /audit/<n>, /report/<n>, /recent/<n>,
-/checksum/<n>, /watch/<n>, /health. PORT (environment) is the loopback port; BUILD=fixed selects the fixed handlers
+/checksum/<n>, /watch/<n>, /journal/<n>, /health. PORT (environment) is the loopback port; BUILD=fixed selects the fixed handlers
 (default: leaky). Each route has one kind of leak in the leaky build; see handlers.py.
 Stops by itself after MAX_SECONDS (default 600) so a forgotten server does not linger.
 """
@@ -21,6 +21,7 @@ ROUTES = {
     "recent": handlers.recent,
     "checksum": handlers.checksum,
     "watch": handlers.watch,
+    "journal": handlers.journal,
 }
 
 

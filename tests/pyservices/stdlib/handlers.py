@@ -1,5 +1,5 @@
 """Request handlers of the quote service. BUILD=leaky (default) keeps memory or resources per
-request in seven different ways; BUILD=fixed is the same service done right. /recent is
+request in eight different ways; BUILD=fixed is the same service done right. /recent is
 bounded in both."""
 import collections
 import functools
@@ -155,3 +155,15 @@ def watch(n):
     t = threading.Thread(target=_watch_order, args=(n, _watch_stop), daemon=True)
     t.start()
     return "watching %d" % n
+
+
+# Requests journaled for replay (leaky: the buffer is never flushed or trimmed).
+_journal = bytearray()
+
+
+def journal(n):
+    entry = ("GET /journal/%d " % n).encode() + bytes(2000)
+    if BUILD == "fixed":
+        return "journaled %d" % len(entry)
+    _journal.extend(entry)
+    return "journaled %d" % len(_journal)
