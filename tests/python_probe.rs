@@ -294,3 +294,38 @@ fn stdlib_fixed_build_closes_and_stops_what_it_opens() {
         check_clean(&stdlib_case(route, "fixed", per), route);
     }
 }
+
+/// A service with a multiprocessing pool: every forked worker starts its own probe, and the
+/// newest-child guess picks a worker. The process holding the load's connections is the one
+/// that serves.
+#[test]
+fn serving_process_is_told_from_its_pool_workers() {
+    use memsleuth::python::driver::ProbeDir;
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let dir = service("stdlib");
+    let svc = start(&dir, &["app.py"], &[("POOL", "2")]);
+    let t0 = Instant::now();
+    let procs = loop {
+        let p = svc.probe.processes();
+        if p.len() >= 3 || t0.elapsed() > Duration::from_secs(30) {
+            break p;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(procs.len(), 3, "{procs:?}");
+    let server = svc.child.id() as u64;
+    // No connection yet: nothing to tell by.
+    assert_eq!(ProbeDir::serving(&procs, svc.port), None);
+    // A kept-alive connection, as the load holds them.
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", svc.port)).unwrap();
+    write!(conn, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut buf = [0u8; 256];
+    let n = conn.read(&mut buf).unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1."), "{:?}", &buf[..n]);
+    assert_eq!(
+        ProbeDir::serving(&procs, svc.port).map(|p| p.pid),
+        Some(server),
+        "{procs:?}"
+    );
+}

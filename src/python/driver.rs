@@ -220,6 +220,25 @@ impl ProbeDir {
         children.last().copied().or_else(|| procs.last())
     }
 
+    /// The process serving `port`: the probed process holding the most established
+    /// connections on that local port (the load's keep-alive connections), so that a pre-fork
+    /// server's worker is chosen over its master, and the server over its multiprocessing
+    /// pool's workers (which inherit the listening socket but accept nothing). None when no
+    /// probed process holds a connection on the port (then see [`ProbeDir::main_process`]).
+    /// Linux: reads /proc/net/tcp, /proc/net/tcp6 and each process's descriptors.
+    pub fn serving(procs: &[ProbeProcess], port: u16) -> Option<&ProbeProcess> {
+        let inodes = established_inodes(port);
+        if inodes.is_empty() {
+            return None;
+        }
+        procs
+            .iter()
+            .map(|p| (p, socket_inodes(p.pid).intersection(&inodes).count()))
+            .filter(|(_, n)| *n > 0)
+            .max_by_key(|(p, n)| (*n, p.pid))
+            .map(|(p, _)| p)
+    }
+
     /// Asks `proc` to start tracemalloc now (the probe leaves it off while the service
     /// imports and starts up, where tracing deep tracebacks costs seconds); returns whether
     /// it traces (false: the service runs with MEMSLEUTH_PROBE_TRACEMALLOC=0).
@@ -296,4 +315,53 @@ impl ProbeDir {
             })?;
         serde_json::from_str(&answer).map_err(|e| fail(format!("bad answer {answer:?}: {e}")))
     }
+}
+
+/// Inodes of the TCP sockets in state ESTABLISHED whose local port is `port`.
+fn established_inodes(port: u16) -> std::collections::BTreeSet<u64> {
+    let mut out = std::collections::BTreeSet::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+            let (Some(local), Some(state), Some(inode)) = (f.get(1), f.get(3), f.get(9)) else {
+                continue;
+            };
+            let lport = local
+                .rsplit(':')
+                .next()
+                .and_then(|p| u16::from_str_radix(p, 16).ok());
+            if lport == Some(port)
+                && *state == "01"
+                && let Ok(i) = inode.parse::<u64>()
+                && i != 0
+            {
+                out.insert(i);
+            }
+        }
+    }
+    out
+}
+
+/// Inodes of the sockets a process has open (`socket:[N]` descriptors).
+fn socket_inodes(pid: u64) -> std::collections::BTreeSet<u64> {
+    let mut out = std::collections::BTreeSet::new();
+    let Ok(rd) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        if let Ok(t) = std::fs::read_link(e.path())
+            && let Some(n) = t
+                .to_str()
+                .and_then(|t| t.strip_prefix("socket:["))
+                .and_then(|t| t.strip_suffix(']'))
+                .and_then(|t| t.parse::<u64>().ok())
+        {
+            out.insert(n);
+        }
+    }
+    out
 }

@@ -1,8 +1,9 @@
 """A small quote service on the standard library's http.server, for memsleuth's Python tests.
 
 Routes (GET): /quote/<n>, /price/<n>, /subscribe/<n>, /audit/<n>, /report/<n>, /recent/<n>,
-/checksum/<n>, /watch/<n>, /journal/<n>, /health. PORT (environment) is the loopback port; BUILD=fixed selects the fixed handlers
-(default: leaky). Each route has one kind of leak in the leaky build; see handlers.py.
+/checksum/<n>, /watch/<n>, /journal/<n>, /health. PORT (environment) is the loopback port;
+BUILD=fixed selects the fixed handlers (default: leaky); POOL=N starts a multiprocessing pool
+of N forked workers. Each route has one kind of leak in the leaky build; see handlers.py.
 Stops by itself after MAX_SECONDS (default 600) so a forgotten server does not linger.
 """
 import os
@@ -55,6 +56,12 @@ def main():
     server.daemon_threads = True
     limit = float(os.environ.get("MAX_SECONDS", "600"))
     threading.Timer(limit, server.shutdown).start()
+    # POOL=N: a multiprocessing pool of N forked workers (they inherit the listening socket).
+    pool = None
+    if int(os.environ.get("POOL", "0")) > 0:
+        import multiprocessing
+
+        pool = multiprocessing.get_context("fork").Pool(int(os.environ["POOL"]))
     print("listening on 127.0.0.1:%d (%s build)" % (port, handlers.BUILD), file=sys.stderr)
     server.serve_forever()
 
