@@ -1429,6 +1429,17 @@ fn user_frame<'a>(tb: &'a [Frame], places: &Places<'_>) -> Option<&'a Frame> {
 fn owner(path: &[ProbeStep], acc: usize) -> Option<Owner> {
     let root = path.first()?;
     let mut name = root.name.clone().unwrap_or_default();
+    // The script run as `python app.py` is the module `__main__`; its developer calls it
+    // `app`.
+    if name == "__main__"
+        && let Some(stem) = root
+            .file
+            .as_deref()
+            .and_then(|f| std::path::Path::new(f).file_stem())
+            .and_then(|s| s.to_str())
+    {
+        name = stem.to_string();
+    }
     let is_thread = root.root.as_deref() == Some("thread");
     if is_thread {
         name = format!("thread {name}");
