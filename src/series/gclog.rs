@@ -665,7 +665,14 @@ pub fn summarize(name: &str, parsed: ParsedLog) -> GcReport {
             "{} full GC(s) in the log: heap that grows between full GCs may be garbage the next one collects",
             full.len()
         ));
-    } else if let (Some(a), Some(b)) = (full.first(), full.last())
+    } else if full.len() < trend::MIN_FULL_GCS_TO_BOUND {
+        tr.cap_no_leak(&format!(
+            "{} full GC(s) are too few independent measurements to bound growth",
+            full.len()
+        ));
+    }
+    if confirmed
+        && let (Some(a), Some(b)) = (full.first(), full.last())
         && b.v - a.v < opts.min_relative_growth * tr.level
     {
         tr.cap_at_inconclusive(&format!(
