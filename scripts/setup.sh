@@ -26,6 +26,12 @@ if [ ! -d tests/node/node_modules/prom-client ]; then
   (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# The Express test service of the capture tests (tests/services/express), pinned by its lock.
+if [ ! -d tests/services/express/node_modules/express ]; then
+  echo "setup: npm ci in tests/services/express" >&2
+  (cd tests/services/express && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 VENV=target/pyvenv
 if [ ! -x "$VENV/bin/scalene" ] || [ ! -x "$VENV/bin/memray" ]; then
   echo "setup: python venv with scalene and memray in $VENV" >&2

@@ -9,6 +9,7 @@ pub mod error;
 pub mod heap;
 pub mod input;
 pub mod leaks;
+pub mod live;
 pub mod python;
 pub mod report;
 pub mod series;

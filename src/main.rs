@@ -42,6 +42,10 @@ enum Command {
     Alerts(cli::alerts::Args),
     /// The report on built-in example evidence, written to ./memsleuth-demo/
     Demo(cli::demo::Args),
+    /// Run a Node service under load (or attach to one): checkpoints, snapshots, GC log, report
+    Capture(Box<cli::capture::Args>),
+    /// Compare captures before and after a fix: exit 0 when it holds, 1 when the leak persists
+    Verify(cli::verify::Args),
     /// A shell completion script (bash, zsh, fish, elvish, powershell) on stdout
     Completions(cli::shell::CompletionsArgs),
     /// The man page (memsleuth.1) on stdout, or every page into --out DIR
@@ -70,6 +74,8 @@ fn main() {
         Command::Report(a) => cli::report::run(a),
         Command::Alerts(a) => cli::alerts::run(a),
         Command::Demo(a) => cli::demo::run(a),
+        Command::Capture(a) => cli::capture::run(*a),
+        Command::Verify(a) => cli::verify::run(a),
         Command::Completions(a) => cli::shell::completions(a, Cli::command()),
         Command::Man(a) => cli::shell::man(a, Cli::command()),
     };

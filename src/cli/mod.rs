@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod applog;
+pub mod capture;
 pub mod color;
 pub mod demo;
 pub mod diff;
@@ -14,6 +15,7 @@ pub mod python;
 pub mod report;
 pub mod shell;
 pub mod summary;
+pub mod verify;
 
 use std::io::Write;
 

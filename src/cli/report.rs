@@ -39,6 +39,10 @@ pub struct Args {
     /// used when --snapshots / --gc-log are not given)
     #[arg(long, value_name = "DIR")]
     pub capture: Option<String>,
+    /// A capture from before the fix: the report investigates its leak, and shows --capture
+    /// as the run after the fix (Load Test Results, Post-Deployment Metrics, Improvement)
+    #[arg(long, value_name = "DIR", requires = "capture")]
+    pub before: Option<String>,
     /// An application or system log with OOM crashes, OOM kills or restarts (repeatable)
     #[arg(long, value_name = "F")]
     pub app_log: Vec<String>,
@@ -261,7 +265,9 @@ pub fn gather_evidence(args: &Args) -> anyhow::Result<Evidence> {
     // A capture: capture.json, and its snapshots and GC log unless given otherwise.
     let mut snapshots = args.snapshots.clone();
     let mut gc_log = args.gc_log.clone();
-    if let Some(dir) = &args.capture {
+    // With --before, the leak investigated is the one before the fix; --capture is the run
+    // after it, compared below.
+    if let Some(dir) = args.before.as_ref().or(args.capture.as_ref()) {
         let d = Path::new(dir);
         let path = d.join("capture.json");
         let inp = crate::input::load(&path.to_string_lossy()).with_context(|| {
@@ -388,7 +394,7 @@ pub fn gather_evidence(args: &Args) -> anyhow::Result<Evidence> {
         .chain(args.python.iter())
         .filter_map(|p| Path::new(p).parent().map(|d| d.to_path_buf()))
         .collect();
-    if let Some(c) = &args.capture {
+    if let Some(c) = args.before.as_ref().or(args.capture.as_ref()) {
         dirs.push(PathBuf::from(c));
     }
     let findings = ev
@@ -415,10 +421,53 @@ pub fn gather_evidence(args: &Args) -> anyhow::Result<Evidence> {
             .extend(v.incidents.iter().map(|i| i.to_incident(&shown_name)));
         ev.app_logs.push(shown_name);
     }
+    if let (Some(b), Some(a)) = (&args.before, &args.capture) {
+        fix_verification(&mut ev, b, a, out)?;
+    }
     if !crate::report::facts::has_evidence(&ev) {
         anyhow::bail!(NO_EVIDENCE);
     }
     Ok(ev)
+}
+
+/// `--before B --capture A`: `memsleuth verify --before B --after A`, into the evidence: the
+/// load-test lines before and after, the post-deployment fields and the verdict.
+fn fix_verification(
+    ev: &mut Evidence,
+    before: &str,
+    after: &str,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let (b, a) = super::verify::load_pair(Path::new(before), Path::new(after), false)?;
+    let v = super::verify::compare(&b, &a, None);
+    let mut lines = vec!["Before fix:".to_string()];
+    lines.extend(v.load_test.before.iter().map(|l| format!("- {l}")));
+    lines.push(String::new());
+    lines.push("After fix:".into());
+    lines.extend(v.load_test.after.iter().map(|l| format!("- {l}")));
+    ev.load_test = Some(evidence::LoadTest { lines });
+    let pairs = |f: &[crate::report::model::Field]| {
+        f.iter()
+            .map(|x| (x.label.clone(), x.value.clone()))
+            .collect::<Vec<_>>()
+    };
+    ev.notes.push(format!(
+        "Fix verification ({} before, {} after): {}; {}",
+        shown(before, out),
+        shown(after, out),
+        v.verdict,
+        v.reasons.join("; ")
+    ));
+    ev.fix_verification = Some(evidence::FixVerification {
+        before_dir: shown(before, out),
+        after_dir: shown(after, out),
+        verdict: v.verdict.clone(),
+        reasons: v.reasons.clone(),
+        before_fix: pairs(&v.post_deployment.before),
+        after_fix: pairs(&v.post_deployment.after),
+        improvement: pairs(&v.improvement),
+    });
+    Ok(())
 }
 
 /// The files a report run wrote.

@@ -786,6 +786,27 @@ pub struct Evidence {
     pub sources: BTreeMap<String, String>,
     /// Things the user gave that could not be used, said in the report.
     pub notes: Vec<String>,
+    /// `--before DIR`: the capture before the fix compared with `--capture` (after it).
+    #[serde(default)]
+    pub fix_verification: Option<FixVerification>,
+}
+
+/// A capture before a fix compared with one after it by `live::verify` (`report --before`):
+/// the verdict and the template's before/after sections, as shown.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct FixVerification {
+    pub before_dir: String,
+    pub after_dir: String,
+    /// `fixed` or `persists`.
+    pub verdict: String,
+    /// Why, one sentence each.
+    pub reasons: Vec<String>,
+    /// "Post-Deployment Metrics", before the fix: (label, value).
+    pub before_fix: Vec<(String, String)>,
+    /// "Post-Deployment Metrics", after the fix.
+    pub after_fix: Vec<(String, String)>,
+    /// "Improvement".
+    pub improvement: Vec<(String, String)>,
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(

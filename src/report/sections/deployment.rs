@@ -1,5 +1,6 @@
 //! "Deployment and Results": the before-fix figures (the headline source), and what the
-//! evidence cannot say yet about after the fix.
+//! evidence cannot say yet about after the fix; with a capture after the fix (`report
+//! --before`), both captures side by side as `memsleuth verify` compared them.
 
 use super::{NA, source_rate_text};
 use crate::report::alerts::AlertConfig;
@@ -56,7 +57,7 @@ pub fn deployment(f: &Facts, cfg: &AlertConfig) -> DeploymentAndResults {
         label: label.into(),
         value: after_na.clone(),
     };
-    DeploymentAndResults {
+    let mut d = DeploymentAndResults {
         environment: format!("{NA}no deployment in the evidence"),
         deployment_time: format!("{NA}no deployment in the evidence"),
         rollout: format!(
@@ -91,5 +92,30 @@ pub fn deployment(f: &Facts, cfg: &AlertConfig) -> DeploymentAndResults {
                 value: "panel \"Resident set size (RSS)\": restarts from OOM show as drops; prom-client has no OOM counter".into(),
             },
         ],
+    };
+    // A capture after the fix (`report --before`): its figures, side by side.
+    if let Some(v) = &f.ev.fix_verification {
+        let fields = |x: &[(String, String)]| {
+            x.iter()
+                .map(|(label, value)| Field {
+                    label: label.clone(),
+                    value: value.clone(),
+                })
+                .collect::<Vec<_>>()
+        };
+        d.environment =
+            format!("{NA}a load test on this machine (memsleuth capture), not a deployment");
+        d.deployment_time = d.environment.clone();
+        d.before_fix = fields(&v.before_fix);
+        d.after_fix = fields(&v.after_fix);
+        d.after_fix.push(Field {
+            label: "Verdict".into(),
+            value: format!(
+                "{} (memsleuth verify: {} before, {} after the fix)",
+                v.verdict, v.before_dir, v.after_dir
+            ),
+        });
+        d.improvement = fields(&v.improvement);
     }
+    d
 }
