@@ -338,14 +338,26 @@ pub struct PythonView {
 pub struct PythonFinding {
     pub file: String,
     pub line: u32,
-    #[serde(default)]
+    /// The line's text; `memsleuth python` writes null when the source cannot be read
+    /// (code run from a string, `<string>`, or a file not on this machine).
+    #[serde(default, deserialize_with = "null_as_default")]
     pub code: String,
     #[serde(default)]
     pub leaked_bytes: Option<f64>,
     #[serde(default)]
     pub likelihood: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub evidence: String,
+}
+
+/// A field written as null reads as its default (an empty string): the writers' `Option`
+/// fields serialize as null, and the report treats empty as unknown.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// `memsleuth leaks --format json` as the report reads it. The fields of contract C2 (branch
@@ -1051,6 +1063,16 @@ mod tests {
             Some(1795683600.25)
         );
         assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn python_json_with_a_null_code_reads() {
+        // `memsleuth python` writes null for a line it has no source of (`<string>`).
+        let j = br#"{"source": "probe", "findings": [{"file": "<string>", "line": 1,
+            "code": null, "leaked_bytes": 11176, "likelihood": 0.2, "evidence": null}]}"#;
+        let v = parse_python("python.json", j).unwrap();
+        assert_eq!(v.findings[0].code, "");
+        assert_eq!(v.findings[0].evidence, "");
     }
 
     #[test]
