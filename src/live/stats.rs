@@ -165,6 +165,7 @@ mod tests {
             gc_ms: 0.0,
             snapshot_ms: None,
             pause_ms: 0.0,
+            probe: None,
         }
     }
 

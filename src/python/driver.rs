@@ -56,6 +56,9 @@ pub struct Reply {
     /// Answer to `trace`: tracemalloc runs.
     #[serde(default)]
     pub tracing: Option<bool>,
+    /// Answer to `ping`: the interpreter's version (`3.11.7`).
+    #[serde(default)]
+    pub python: Option<String>,
 }
 
 /// Errors of the driver, each saying what to do.
@@ -237,6 +240,37 @@ impl ProbeDir {
             .filter(|(_, n)| *n > 0)
             .max_by_key(|(p, n)| (*n, p.pid))
             .map(|(p, _)| p)
+    }
+
+    /// The probe folder and token of a running process started with the probe's
+    /// environment (read from /proc/PID/environ; the same user only), for attaching to it.
+    pub fn of_process(pid: u32) -> Option<ProbeDir> {
+        let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+        let mut dir = None;
+        let mut token = None;
+        for kv in env.split(|b| *b == 0) {
+            let kv = String::from_utf8_lossy(kv);
+            if let Some(v) = kv.strip_prefix("MEMSLEUTH_PROBE_DIR=") {
+                dir = Some(PathBuf::from(v));
+            } else if let Some(v) = kv.strip_prefix("MEMSLEUTH_PROBE_TOKEN=") {
+                token = Some(v.to_string());
+            }
+        }
+        Some(ProbeDir::open(&dir?, &token?))
+    }
+
+    /// Asks `proc` whether its probe answers; returns the interpreter's version.
+    pub fn ping(&self, proc: &ProbeProcess, timeout: Duration) -> Result<String, DriverError> {
+        let req = serde_json::json!({"token": self.token, "cmd": "ping"});
+        let reply = self.request(proc, &req, timeout)?;
+        if !reply.ok {
+            return Err(DriverError::Request {
+                pid: proc.pid,
+                port: proc.port,
+                message: reply.error.unwrap_or_else(|| "refused".into()),
+            });
+        }
+        Ok(reply.python.unwrap_or_default())
     }
 
     /// Asks `proc` to start tracemalloc now (the probe leaves it off while the service
