@@ -327,6 +327,8 @@ fn python_capture_refuses_what_it_cannot_measure() {
             "--",
             py.to_str().unwrap(),
             "-E",
+            // -E also ignores PYTHONDONTWRITEBYTECODE: keep bytecode out of the repo.
+            "-B",
             "app.py",
         ],
         &[("MAX_SECONDS", "60")],
