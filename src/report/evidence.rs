@@ -547,6 +547,23 @@ pub struct CaptureView {
     pub notes: Vec<String>,
 }
 
+impl CaptureView {
+    /// Whether the service captured is a Python one (its figures come from the probe).
+    pub fn is_python(&self) -> bool {
+        self.runtime.as_deref() == Some("python")
+    }
+
+    /// What `heap_used_bytes` measures, in words: a Python capture's is what tracemalloc
+    /// traces after `gc.collect()`, a Node capture's the V8 heap after a forced full GC.
+    pub fn memory_measure(&self) -> &'static str {
+        if self.is_python() {
+            "memory traced by tracemalloc after gc.collect()"
+        } else {
+            "heap used after a forced full GC"
+        }
+    }
+}
+
 /// One capture checkpoint: requests sent so far and memory after a forced full GC.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
 pub struct CheckpointView {
@@ -801,6 +818,22 @@ pub struct Evidence {
     /// `--before DIR`: the capture before the fix compared with `--capture` (after it).
     #[serde(default)]
     pub fix_verification: Option<FixVerification>,
+}
+
+impl Evidence {
+    /// Whether the service investigated is a Python one: a Python capture, or Python
+    /// profiles with nothing from Node (no snapshots, leak finder output or GC log).
+    pub fn is_python_service(&self) -> bool {
+        match &self.capture {
+            Some(c) => c.view.is_python(),
+            None => {
+                !self.python.is_empty()
+                    && self.snapshots.is_empty()
+                    && self.leaks.is_none()
+                    && self.gc.is_none()
+            }
+        }
+    }
 }
 
 /// A capture before a fix compared with one after it by `live::verify` (`report --before`):

@@ -447,7 +447,8 @@ pub fn sources(
     let _ = clocks;
     let mut out = Vec::new();
 
-    // A capture: heap used after a forced full GC at each checkpoint.
+    // A capture: heap used after a forced full GC at each checkpoint (for Python, what
+    // tracemalloc traces after gc.collect()).
     if let Some(c) = &ev.capture {
         let pts: Vec<(f64, f64)> = c
             .view
@@ -461,11 +462,16 @@ pub fn sources(
                 SourceKind::Capture,
                 Tier::MajorGcFloor,
                 0,
-                "heap used after a forced full GC at each checkpoint (capture)".into(),
+                format!("{} at each checkpoint (capture)", c.view.memory_measure()),
                 code(&format!("{}/capture.json", c.dir.trim_end_matches('/'))),
                 &format!(
-                    "Theil–Sen over {} checkpoints, each after a forced full GC, Sen 95% interval",
-                    pts.len()
+                    "Theil–Sen over {} checkpoints, each after {}, Sen 95% interval",
+                    pts.len(),
+                    if c.view.is_python() {
+                        "gc.collect()"
+                    } else {
+                        "a forced full GC"
+                    }
                 ),
                 Clock::Load,
                 pts,

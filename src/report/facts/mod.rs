@@ -486,7 +486,10 @@ fn per_request(
                 f.slope,
                 Some(f.low),
                 Some(f.high),
-                "heap used after a forced full GC at each checkpoint against requests sent, Theil–Sen".into(),
+                format!(
+                    "{} at each checkpoint against requests sent, Theil–Sen",
+                    c.view.memory_measure()
+                ),
             )
         }
     };
