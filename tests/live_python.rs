@@ -129,6 +129,38 @@ fn python_capture_names_the_leak_and_verify_tells_the_fix() {
     let report = std::fs::read_to_string(leaky.join("report.md")).unwrap();
     assert!(report.contains("handlers._rendered"), "{report}");
 
+    // `report --capture DIR` on its own reads the probe's analysis (python.json) as the
+    // evidence: the root cause is the leak the capture found, at its line.
+    let rep = tmp.path().join("report-leaky");
+    let r = memsleuth(
+        tmp.path(),
+        &[
+            "report",
+            "--capture",
+            leaky.to_str().unwrap(),
+            "--out",
+            rep.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    let rj = read_json(&rep.join("report.json"));
+    let rc = &rj["root_cause"];
+    assert_eq!(rc["pattern_id"], "unbounded-collection", "{rc:#}");
+    let at = format!("handlers.py:{}", f["location"]["line"]);
+    assert!(
+        rc["vulnerable_code"]["location"]
+            .as_str()
+            .unwrap()
+            .ends_with(&at),
+        "{rc:#}"
+    );
+    let md = std::fs::read_to_string(rep.join("report.md")).unwrap();
+    assert!(
+        md.contains("handlers._rendered") && md.contains("memory traced by tracemalloc"),
+        "{md}"
+    );
+
     capture(
         &fixed,
         "stdlib",
