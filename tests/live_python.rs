@@ -6,7 +6,6 @@
 //! (a Python process without the probe, an interpreter told to ignore PYTHONPATH).
 
 mod python_support;
-use memsleuth::python::driver::ProbeDir;
 use python_support::{free_port, get, line_of, python, service};
 use serde_json::Value;
 use std::path::Path;
@@ -242,7 +241,30 @@ impl Drop for Kill {
     }
 }
 
-fn start_by_hand(probe: Option<&ProbeDir>, port: u16) -> Kill {
+/// The environment `memsleuth python --write-probe DIR` prints (`export K='V'` lines), as a
+/// user's shell would apply it.
+fn probe_env(dir: &Path) -> Vec<(String, String)> {
+    let o = memsleuth(
+        dir.parent().unwrap(),
+        &["python", "--write-probe", dir.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let env: Vec<(String, String)> = out
+        .lines()
+        .map(|l| {
+            let (k, v) = l.strip_prefix("export ").unwrap().split_once('=').unwrap();
+            let v = v.strip_prefix('\'').unwrap().strip_suffix('\'').unwrap();
+            (k.to_string(), v.replace("'\\''", "'"))
+        })
+        .collect();
+    assert!(env.iter().any(|(k, _)| k == "PYTHONPATH"), "{out}");
+    assert!(dir.join("sitecustomize.py").exists());
+    env
+}
+
+fn start_by_hand(env: &[(String, String)], port: u16) -> Kill {
     let mut cmd = Command::new(python());
     cmd.arg("app.py")
         .current_dir(service("stdlib"))
@@ -252,10 +274,8 @@ fn start_by_hand(probe: Option<&ProbeDir>, port: u16) -> Kill {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    if let Some(p) = probe {
-        for (k, v) in p.env(None) {
-            cmd.env(k, v);
-        }
+    for (k, v) in env {
+        cmd.env(k, v);
     }
     let child = Kill(cmd.spawn().unwrap());
     let t0 = Instant::now();
@@ -266,14 +286,15 @@ fn start_by_hand(probe: Option<&ProbeDir>, port: u16) -> Kill {
     child
 }
 
-/// A service started by hand with the probe's environment is attached to by pid: the
-/// probe's folder and token are read from the process's environment.
+/// A service started by hand with the probe's environment (as `memsleuth python
+/// --write-probe` prints it) is attached to by pid: the probe's folder and token are read
+/// from the process's environment.
 #[test]
 fn python_capture_attaches_by_pid_to_a_process_started_with_the_probe() {
     let tmp = tempfile::tempdir().unwrap();
-    let probe = ProbeDir::create(&tmp.path().join("probe")).unwrap();
+    let env = probe_env(&tmp.path().join("probe"));
     let port = free_port();
-    let svc = start_by_hand(Some(&probe), port);
+    let svc = start_by_hand(&env, port);
     let pid = svc.0.id().to_string();
     let out_dir = tmp.path().join("cap");
     let url = format!("http://127.0.0.1:{port}/quote/{{i}}");
@@ -314,7 +335,7 @@ fn python_capture_refuses_what_it_cannot_measure() {
     let tmp = tempfile::tempdir().unwrap();
     // A Python process started without the probe cannot be given one.
     let port = free_port();
-    let svc = start_by_hand(None, port);
+    let svc = start_by_hand(&[], port);
     let pid = svc.0.id().to_string();
     let url = format!("http://127.0.0.1:{port}/quote/{{i}}");
     let out_dir = tmp.path().join("cap");
@@ -334,7 +355,9 @@ fn python_capture_refuses_what_it_cannot_measure() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     let err = text(&o.stderr);
     assert!(
-        err.contains("started without memsleuth's probe") && err.contains("memray attach"),
+        err.contains("started without memsleuth's probe")
+            && err.contains("--write-probe")
+            && err.contains("memray attach"),
         "{err}"
     );
     assert!(!out_dir.join("capture.json").exists());

@@ -13,11 +13,16 @@ pub struct Args {
     /// `Snapshot.dump()` files, memory_profiler output (`@profile` text, `mprof` .dat), or
     /// memsleuth probe checkpoints. Several tracemalloc files or checkpoints are points in
     /// time, oldest first.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "write_probe")]
     pub files: Vec<String>,
     /// Request counts at each probe checkpoint, comma-separated (for bytes per request)
     #[arg(long, value_delimiter = ',')]
     pub requests: Vec<u64>,
+    /// Write memsleuth's probe into DIR and print the environment that loads it, as shell
+    /// `export` lines: `eval "$(memsleuth python --write-probe DIR)"`, then start the service;
+    /// `memsleuth capture --pid PID` attaches to it later
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["files", "requests"])]
+    pub write_probe: Option<std::path::PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -33,6 +38,9 @@ pub fn read_source(path: &str) -> Option<String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
+    if let Some(dir) = &args.write_probe {
+        return write_probe(dir);
+    }
     let mut inputs = Vec::new();
     for f in &args.files {
         let inp = crate::input::load(f)?;
@@ -54,6 +62,22 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         Format::Json => crate::cli::print_json(&report)?,
         Format::Text => crate::cli::print_text(&render_text(&report))?,
     }
+    Ok(0)
+}
+
+/// `--write-probe DIR`: the probe written into DIR (with a new token), and the environment
+/// that loads it printed for a shell; the caller's own PYTHONPATH stays after the probe's.
+fn write_probe(dir: &std::path::Path) -> anyhow::Result<i32> {
+    // The service may start in another folder: PYTHONPATH must not be relative.
+    let dir = std::path::absolute(dir)?;
+    let probe = crate::python::driver::ProbeDir::create(&dir)?;
+    let theirs = std::env::var_os("PYTHONPATH");
+    let mut o = String::new();
+    for (k, v) in probe.env(theirs.as_deref()) {
+        let v = v.to_string_lossy().replace('\'', "'\\''");
+        let _ = writeln!(o, "export {}='{v}'", k.to_string_lossy());
+    }
+    crate::cli::print_text(&o)?;
     Ok(0)
 }
 

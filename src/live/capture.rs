@@ -290,7 +290,7 @@ impl Session<'_> {
             Target::Pid { pid } if is_python_process(*pid) => {
                 let probe = ProbeDir::of_process(*pid).ok_or_else(|| {
                     anyhow!(
-                        "pid {pid} is a Python process started without memsleuth's probe: CPython before 3.14 cannot load code into a running interpreter, and tracemalloc sees only what is allocated after it starts. Start the service with `memsleuth capture -- python ...`, or give it the probe's environment (PYTHONPATH, MEMSLEUTH_PROBE_DIR, MEMSLEUTH_PROBE_TOKEN: see `memsleuth python --help`); `memray attach {pid}` (gdb or lldb needed) can record it from now on"
+                        "pid {pid} is a Python process started without memsleuth's probe: CPython before 3.14 cannot load code into a running interpreter, and tracemalloc sees only what is allocated after it starts. Start the service with `memsleuth capture -- python ...`, or start it after `eval \"$(memsleuth python --write-probe DIR)\"` (the probe's environment) and attach with --pid; `memray attach {pid}` (gdb or lldb needed) can record it from now on"
                     )
                 })?;
                 self.python = Some(PySession { probe, proc: None });
