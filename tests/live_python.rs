@@ -6,6 +6,7 @@
 //! (a Python process without the probe, an interpreter told to ignore PYTHONPATH).
 
 mod python_support;
+use memsleuth::python::driver::ProbeDir;
 use python_support::{free_port, get, line_of, python, service};
 use serde_json::Value;
 use std::path::Path;
@@ -326,8 +327,17 @@ fn python_capture_attaches_by_pid_to_a_process_started_with_the_probe() {
         "{:#}",
         out["python"]
     );
-    // Attached, not started: the service runs on.
+    // Attached, not started: the service runs on, and without the tracing memsleuth started.
     assert_eq!(get(port, "/health").unwrap(), 200);
+    let var = |k: &str| env.iter().find(|(n, _)| n == k).unwrap().1.clone();
+    let probe = ProbeDir::open(
+        Path::new(&var("MEMSLEUTH_PROBE_DIR")),
+        &var("MEMSLEUTH_PROBE_TOKEN"),
+    );
+    let procs = probe.processes();
+    let me = procs.iter().find(|p| p.pid == svc.0.id() as u64).unwrap();
+    let (_, tracing) = probe.ping(me, Duration::from_secs(10)).unwrap();
+    assert!(!tracing, "tracemalloc still runs in the attached service");
 }
 
 #[test]

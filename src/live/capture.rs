@@ -170,8 +170,22 @@ pub fn run(opts: &Options, stop: &Stop, obs: &mut dyn Observer) -> anyhow::Resul
         python: None,
         notes: Vec::new(),
     };
-    let result = session.capture(obs);
+    let mut result = session.capture(obs);
     // Stop what was started, whatever happened.
+    if let Some(py) = session.python.take()
+        && py.untrace
+        && let Some(p) = &py.proc
+        && let Err(e) = py.probe.stop_tracing(p, Duration::from_secs(10))
+    {
+        let msg = format!(
+            "tracemalloc, started by memsleuth in pid {}, could not be stopped: {e}; the service keeps tracing until it restarts",
+            p.pid
+        );
+        match &mut result {
+            Ok(c) => c.notes.push(msg),
+            Err(_) => obs.event(Event::Note(&msg)),
+        }
+    }
     let inspector = session.inspector.take();
     if let Some(i) = inspector {
         i.close();
@@ -253,6 +267,8 @@ fn is_python_process(pid: u32) -> bool {
 struct PySession {
     probe: ProbeDir,
     proc: Option<ProbeProcess>,
+    /// Attached to a running service whose tracing memsleuth started: stop it at the end.
+    untrace: bool,
 }
 
 /// Whether a program path names a Python interpreter (`python`, `python3`, `python3.11`,
@@ -293,7 +309,11 @@ impl Session<'_> {
                         "pid {pid} is a Python process started without memsleuth's probe: CPython before 3.14 cannot load code into a running interpreter, and tracemalloc sees only what is allocated after it starts. Start the service with `memsleuth capture -- python ...`, or start it after `eval \"$(memsleuth python --write-probe DIR)\"` (the probe's environment) and attach with --pid; `memray attach {pid}` (gdb or lldb needed) can record it from now on"
                     )
                 })?;
-                self.python = Some(PySession { probe, proc: None });
+                self.python = Some(PySession {
+                    probe,
+                    proc: None,
+                    untrace: false,
+                });
                 (Vec::new(), "attach", None)
             }
             Target::Pid { pid } => {
@@ -566,7 +586,11 @@ impl Session<'_> {
                     v.to_string_lossy().into_owned(),
                 )
             }));
-            self.python = Some(PySession { probe, proc: None });
+            self.python = Some(PySession {
+                probe,
+                proc: None,
+                untrace: false,
+            });
         }
         let spec = StartSpec {
             command,
@@ -789,8 +813,10 @@ impl Session<'_> {
                 }
             }
         };
-        let version = py.probe.ping(&chosen, Duration::from_secs(10))?;
-        if !py.probe.start_tracing(&chosen, Duration::from_secs(60))? {
+        let (version, traced_before) = py.probe.ping(&chosen, Duration::from_secs(10))?;
+        let tracing = py.probe.start_tracing(&chosen, Duration::from_secs(60))?;
+        let untrace = want.is_some() && tracing && !traced_before;
+        if !tracing {
             self.notes.push(
                 "tracemalloc is off in the service (MEMSLEUTH_PROBE_TRACEMALLOC=0): no allocation lines or tracebacks".into(),
             );
@@ -807,6 +833,7 @@ impl Session<'_> {
         let argv = chosen.argv.clone();
         if let Some(py) = self.python.as_mut() {
             py.proc = Some(chosen);
+            py.untrace = untrace;
         }
         Ok((version, pid, argv))
     }

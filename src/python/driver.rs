@@ -53,7 +53,7 @@ pub struct Reply {
     pub probe_seconds: f64,
     #[serde(default)]
     pub pid: u64,
-    /// Answer to `trace`: tracemalloc runs.
+    /// Answer to `trace`, `ping` and `untrace`: tracemalloc runs.
     #[serde(default)]
     pub tracing: Option<bool>,
     /// Answer to `ping`: the interpreter's version (`3.11.7`).
@@ -259,18 +259,39 @@ impl ProbeDir {
         Some(ProbeDir::open(&dir?, &token?))
     }
 
-    /// Asks `proc` whether its probe answers; returns the interpreter's version.
-    pub fn ping(&self, proc: &ProbeProcess, timeout: Duration) -> Result<String, DriverError> {
+    /// Asks `proc` whether its probe answers; returns the interpreter's version and whether
+    /// tracemalloc traces already.
+    pub fn ping(
+        &self,
+        proc: &ProbeProcess,
+        timeout: Duration,
+    ) -> Result<(String, bool), DriverError> {
         let req = serde_json::json!({"token": self.token, "cmd": "ping"});
-        let reply = self.request(proc, &req, timeout)?;
-        if !reply.ok {
-            return Err(DriverError::Request {
-                pid: proc.pid,
-                port: proc.port,
-                message: reply.error.unwrap_or_else(|| "refused".into()),
-            });
+        let reply = self.ok(proc, self.request(proc, &req, timeout)?)?;
+        Ok((
+            reply.python.unwrap_or_default(),
+            reply.tracing.unwrap_or(false),
+        ))
+    }
+
+    /// Asks `proc` to stop tracemalloc (after attaching to a running service whose tracing
+    /// memsleuth started, so that it does not keep paying for it).
+    pub fn stop_tracing(&self, proc: &ProbeProcess, timeout: Duration) -> Result<(), DriverError> {
+        let req = serde_json::json!({"token": self.token, "cmd": "untrace"});
+        self.ok(proc, self.request(proc, &req, timeout)?)?;
+        Ok(())
+    }
+
+    /// A reply that says it failed, as an error.
+    fn ok(&self, proc: &ProbeProcess, reply: Reply) -> Result<Reply, DriverError> {
+        if reply.ok {
+            return Ok(reply);
         }
-        Ok(reply.python.unwrap_or_default())
+        Err(DriverError::Request {
+            pid: proc.pid,
+            port: proc.port,
+            message: reply.error.unwrap_or_else(|| "refused".into()),
+        })
     }
 
     /// Asks `proc` to start tracemalloc now (the probe leaves it off while the service

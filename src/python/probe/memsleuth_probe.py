@@ -1638,9 +1638,23 @@ def _serve(sock, token):
             if not isinstance(req, dict) or req.get("token") != token:
                 reply = {"ok": False, "error": "bad request or token"}
             elif req.get("cmd") == "ping":
-                reply = {"ok": True, "pid": os.getpid(), "python": sys.version.split()[0]}
+                import tracemalloc
+
+                reply = {
+                    "ok": True,
+                    "pid": os.getpid(),
+                    "python": sys.version.split()[0],
+                    "tracing": tracemalloc.is_tracing(),
+                }
             elif req.get("cmd") == "trace":
                 reply = {"ok": True, "pid": os.getpid(), "tracing": _start_tracing()}
+            elif req.get("cmd") == "untrace":
+                # memsleuth attached to a running service and started tracing: it stops it
+                # when done, so the service does not keep paying for it.
+                import tracemalloc
+
+                tracemalloc.stop()
+                reply = {"ok": True, "pid": os.getpid(), "tracing": False}
             elif req.get("cmd") == "checkpoint" and isinstance(req.get("out"), str):
                 try:
                     seq, secs = write_checkpoint(req["out"], str(req.get("label", "")))
