@@ -543,6 +543,57 @@ pub fn analyse_probe(dir: &Path, capture: &Capture) -> anyhow::Result<crate::pyt
     Ok(r)
 }
 
+/// The checkpoint table of a Node capture: V8's heap after a forced full GC, RSS, external
+/// memory and the snapshot taken.
+fn render_node_checkpoints(o: &mut String, c: &Capture) {
+    let _ = writeln!(
+        o,
+        "\n{:>9} {:>8} {:>11} {:>11} {:>11} {:>11}  snapshot",
+        "requests", "seconds", "heap used", "heap total", "RSS", "external"
+    );
+    for k in &c.checkpoints {
+        let _ = writeln!(
+            o,
+            "{:>9} {:>8.1} {:>11} {:>11} {:>11} {:>11}  {}",
+            k.requests
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "-".into()),
+            k.seconds,
+            units::bytes_u64(k.heap_used_bytes),
+            units::bytes_u64(k.heap_total_bytes),
+            units::bytes_u64(k.rss_bytes),
+            units::bytes_u64(k.external_bytes),
+            match (&k.snapshot, k.snapshot_bytes) {
+                (Some(n), Some(b)) => format!("{n} ({})", units::bytes_u64(b)),
+                _ => String::new(),
+            }
+        );
+    }
+}
+
+/// The checkpoint table of a Python capture: what tracemalloc traces after `gc.collect()`,
+/// RSS, and the probe's file.
+fn render_python_checkpoints(o: &mut String, c: &Capture) {
+    let _ = writeln!(
+        o,
+        "\n{:>9} {:>8} {:>11} {:>11}  probe",
+        "requests", "seconds", "traced", "RSS"
+    );
+    for k in &c.checkpoints {
+        let _ = writeln!(
+            o,
+            "{:>9} {:>8.1} {:>11} {:>11}  {}",
+            k.requests
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "-".into()),
+            k.seconds,
+            units::bytes_u64(k.heap_used_bytes),
+            units::bytes_u64(k.rss_bytes),
+            k.probe.as_deref().unwrap_or("")
+        );
+    }
+}
+
 /// The capture's part of the text output: the run, the checkpoints, growth per request.
 fn render_capture_part(c: &Capture) -> String {
     let mut o = String::new();
@@ -580,28 +631,10 @@ fn render_capture_part(c: &Capture) -> String {
             l.p50, l.p90, l.p99, l.max
         );
     }
-    let _ = writeln!(
-        o,
-        "\n{:>9} {:>8} {:>11} {:>11} {:>11} {:>11}  snapshot",
-        "requests", "seconds", "heap used", "heap total", "RSS", "external"
-    );
-    for k in &c.checkpoints {
-        let _ = writeln!(
-            o,
-            "{:>9} {:>8.1} {:>11} {:>11} {:>11} {:>11}  {}",
-            k.requests
-                .map(|r| r.to_string())
-                .unwrap_or_else(|| "-".into()),
-            k.seconds,
-            units::bytes_u64(k.heap_used_bytes),
-            units::bytes_u64(k.heap_total_bytes),
-            units::bytes_u64(k.rss_bytes),
-            units::bytes_u64(k.external_bytes),
-            match (&k.snapshot, k.snapshot_bytes) {
-                (Some(n), Some(b)) => format!("{n} ({})", units::bytes_u64(b)),
-                _ => String::new(),
-            }
-        );
+    if c.runtime == "python" {
+        render_python_checkpoints(&mut o, c);
+    } else {
+        render_node_checkpoints(&mut o, c);
     }
     match &c.bytes_per_request {
         Some(s) => {
@@ -678,7 +711,15 @@ fn render_text(
             }
         }
         Some(_) => {
-            let _ = writeln!(o, "\nNo leak found in the snapshots.");
+            let _ = writeln!(
+                o,
+                "\nNo leak found in the {}.",
+                if c.runtime == "python" {
+                    "probe's checkpoints"
+                } else {
+                    "snapshots"
+                }
+            );
         }
         None => {}
     }
