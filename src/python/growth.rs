@@ -355,7 +355,8 @@ fn verdict(
             return (
                 Verdict::NoLeak,
                 format!(
-                    "no allocation site grew at every checkpoint and traced memory changed by {} between the last two (under {})",
+                    "no allocation site grew by {} or more at every checkpoint, and traced memory changed by {} between the last two (under {})",
+                    units::bytes(opts.min_growth_bytes as f64),
                     units::bytes_delta(b - a),
                     units::bytes(bound)
                 ),
@@ -364,8 +365,9 @@ fn verdict(
         return (
             Verdict::Inconclusive,
             format!(
-                "traced memory grew by {} between the last two checkpoints, but no allocation site grew at every one",
-                units::bytes_delta(b - a)
+                "traced memory grew by {} between the last two checkpoints, but no allocation site grew by {} or more at every one",
+                units::bytes_delta(b - a),
+                units::bytes(opts.min_growth_bytes as f64)
             ),
         );
     }
