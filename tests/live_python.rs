@@ -172,6 +172,19 @@ fn python_capture_names_the_leak_and_verify_tells_the_fix() {
     );
     let fx = read_json(&fixed.join("python.json"));
     assert!(fx["leaks"].as_array().unwrap().is_empty(), "{fx:#}");
+    // Its report does not call the fixed build leaky (a line ranking of lines that did not
+    // leak is no root cause).
+    let fr = read_json(&fixed.join("report.json"));
+    assert_ne!(
+        fr["leak_verdict"]["verdict"], "leak",
+        "{:#}",
+        fr["leak_verdict"]
+    );
+    assert_eq!(
+        fr["root_cause"]["pattern_id"], "none",
+        "{:#}",
+        fr["root_cause"]
+    );
 
     let v = memsleuth(
         tmp.path(),

@@ -333,6 +333,18 @@ pub struct PythonView {
     pub c3: GrowthFields,
 }
 
+impl PythonView {
+    /// The lines the report presents as leaking: none when the analysis itself found the
+    /// memory bounded (`no-leak`; its ranking is then of lines that did not leak).
+    pub fn leaking_lines(&self) -> &[PythonFinding] {
+        if self.verdict.as_deref() == Some("no-leak") {
+            &[]
+        } else {
+            &self.findings
+        }
+    }
+}
+
 /// One leaking Python line.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
 pub struct PythonFinding {

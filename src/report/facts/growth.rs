@@ -458,7 +458,7 @@ pub fn sources(
             .filter(|(t, b)| t.is_finite() && b.is_finite())
             .collect();
         if pts.len() >= 2 {
-            out.push(own_source(
+            let mut src = own_source(
                 SourceKind::Capture,
                 Tier::MajorGcFloor,
                 0,
@@ -475,7 +475,21 @@ pub fn sources(
                 ),
                 Clock::Load,
                 pts,
-            ));
+            );
+            // A Python capture's traced bytes are judged by the probe's analysis of the same
+            // checkpoints: it knows which allocation sites grew at every checkpoint and by how
+            // much, where the total alone mixes a bounded warm-up with a leak.
+            if c.view.is_python()
+                && let Some(p) = ev.python.iter().find(|p| p.view.source == "probe")
+                && let Some(v) = p.view.verdict.as_deref()
+            {
+                src.verdict = verdict_of(v);
+                src.reason = format!(
+                    "the probe's analysis of these checkpoints: {}",
+                    normalize_rates(p.view.reason.as_deref().unwrap_or(v))
+                );
+            }
+            out.push(src);
         }
     }
 

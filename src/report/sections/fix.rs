@@ -65,7 +65,7 @@ pub fn fix(f: &Facts) -> FixImplementation {
     let py =
         f.ev.python
             .iter()
-            .flat_map(|p| p.view.findings.iter())
+            .flat_map(|p| p.view.leaking_lines().iter())
             .next();
     let mut strategy: Vec<Check> = patterns::STRATEGIES
         .iter()

@@ -35,7 +35,7 @@ pub fn lessons(f: &Facts, cfg: &AlertConfig) -> LessonsLearned {
     if ev.metrics.is_some() {
         well.push("Prometheus metrics showed the memory over time.".into());
     }
-    if ev.python.iter().any(|p| !p.view.findings.is_empty()) {
+    if ev.python.iter().any(|p| !p.view.leaking_lines().is_empty()) {
         well.push("The Python profile pointed at the leaking lines.".into());
     }
     if well.is_empty() {

@@ -129,7 +129,7 @@ pub fn root_cause(f: &Facts) -> RootCauseAnalysis {
     let py =
         f.ev.python
             .iter()
-            .flat_map(|p| p.view.findings.iter().map(move |x| (p, x)))
+            .flat_map(|p| p.view.leaking_lines().iter().map(move |x| (p, x)))
             .next();
     if let Some((pe, p)) = py {
         let loc = code(&format!("{}:{}", p.file, p.line));
