@@ -51,3 +51,12 @@ if [ ! -x "$VENV/bin/scalene" ] || [ ! -x "$VENV/bin/memray" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check scalene memray
 fi
+
+# The Python services of memsleuth's tests (tests/pyservices) and the memory_profiler runs.
+# Pinned, so a fresh machine gets what the tests were written against.
+PY_TEST_PKGS=(flask==3.1.3 werkzeug==3.1.9 memory-profiler==0.61.0
+  fastapi==0.163.2 uvicorn==0.54.0 requests==2.34.2 numpy==2.4.6)
+if ! "$VENV/bin/python" -c "import flask, memory_profiler, fastapi, uvicorn, requests, numpy" 2>/dev/null; then
+  echo "setup: ${PY_TEST_PKGS[*]} into $VENV" >&2
+  "$VENV/bin/pip" install -q --disable-pip-version-check "${PY_TEST_PKGS[@]}"
+fi

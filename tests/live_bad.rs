@@ -163,7 +163,7 @@ fn a_load_that_never_succeeds() {
 fn not_a_node_command() {
     let tmp = tempfile::tempdir().unwrap();
     let err = capture_fails(&tmp.path().join("cap"), &["--", "npm", "start"]);
-    assert!(err.contains("`npm` is not node"), "{err}");
+    assert!(err.contains("`npm` is neither node nor python"), "{err}");
     let err = capture_fails(&tmp.path().join("cap"), &["--requests", "100"]);
     assert!(err.contains("nothing to capture"), "{err}");
     let err = capture_fails(

@@ -110,8 +110,12 @@ pub struct CaptureOutput {
     pub dir: String,
     /// `capture.json` as written.
     pub capture: Capture,
-    /// The leak finder's output on the snapshots (also in `leaks.json`).
+    /// The leak finder's output on the snapshots (also in `leaks.json`); for a Python
+    /// capture, the probe's findings in the same shape.
     pub leaks: Option<LeaksOutput>,
+    /// Python captures: the analysis of the probe's checkpoints (also in `python.json`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub python: Option<crate::python::PythonReport>,
     /// Every file written, in the order written.
     pub files: Vec<String>,
 }
@@ -310,8 +314,13 @@ fn checkpoint_line(c: &Checkpoint) -> String {
         (Some(n), None) => format!(", {n}"),
         _ => String::new(),
     };
+    let what = if c.probe.is_some() {
+        "traced by tracemalloc"
+    } else {
+        "heap used"
+    };
     format!(
-        "{at}: heap used {} (after GC), RSS {}{snap}",
+        "{at}: {what} {} (after GC), RSS {}{snap}",
         units::bytes_u64(c.heap_used_bytes),
         units::bytes_u64(c.rss_bytes)
     )
@@ -343,7 +352,7 @@ fn service_name(args: &Args, capture: &Capture) -> String {
         .find(|a| !a.starts_with('-'))
         .and_then(|a| Path::new(a).file_stem())
         .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "node service".into())
+        .unwrap_or_else(|| format!("{} service", capture.runtime))
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
@@ -370,6 +379,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 dir: dir.to_string_lossy().into_owned(),
                 capture,
                 leaks: None,
+                python: None,
                 files: files
                     .iter()
                     .map(|p| p.to_string_lossy().into_owned())
@@ -378,6 +388,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             Format::Text => print_text(&render_capture(dir, &capture, &files))?,
         }
         return Ok(0);
+    }
+    if capture.runtime == "python" {
+        return finish_python(&args, capture, files);
     }
     eprintln!(
         "memsleuth: capture written to {}; looking for leaks in {} snapshots",
@@ -423,6 +436,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             dir: dir.to_string_lossy().into_owned(),
             capture,
             leaks,
+            python: None,
             files: files
                 .iter()
                 .map(|p| p.to_string_lossy().into_owned())
@@ -439,38 +453,99 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     Ok(if args.fail_on_leak && found { 1 } else { 0 })
 }
 
-/// The capture's part of the text output: the run, the checkpoints, growth per request.
-fn render_capture_part(c: &Capture) -> String {
-    let mut o = String::new();
-    let who = if c.command.is_empty() {
-        format!("pid {}", c.pid.unwrap_or(0))
-    } else {
-        format!("`{}`", c.command.join(" "))
-    };
-    let _ = writeln!(
-        o,
-        "Capture of {who} (Node {}, {} mode){}",
-        c.runtime_version,
-        c.mode,
-        match (c.requests_total, c.concurrency, c.errors) {
-            (Some(r), Some(k), Some(e)) => format!(
-                ": {r} requests at concurrency {k} in {:.1} s, {e} errors",
-                c.duration_s
-            ),
-            _ => format!(
-                ": load `{}` for {:.1} s",
-                c.load.as_deref().unwrap_or("?"),
-                c.duration_s
-            ),
-        }
+/// The analysis of a Python capture: `memsleuth python` on the checkpoints' probe files
+/// (with the request counts), written to `python.json`, then the report on the folder.
+fn finish_python(
+    args: &Args,
+    mut capture: Capture,
+    mut files: Vec<PathBuf>,
+) -> anyhow::Result<i32> {
+    let dir = &args.out;
+    eprintln!(
+        "memsleuth: capture written to {}; analysing {} probe checkpoints",
+        dir.display(),
+        capture
+            .checkpoints
+            .iter()
+            .filter(|c| c.probe.is_some())
+            .count()
     );
-    if let Some(l) = &c.latency_ms {
-        let _ = writeln!(
-            o,
-            "Latency: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-            l.p50, l.p90, l.p99, l.max
-        );
+    let python = analyse_probe(dir, &capture)?;
+    let path = dir.join("python.json");
+    crate::input::write_atomic(&path, |w| {
+        serde_json::to_writer_pretty(&mut *w, &python).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    })?;
+    files.push(path.clone());
+    capture.python_probe = Some("python.json".into());
+    cap::write_capture(&dir.join("capture.json"), &capture)?;
+    let rargs = super::report::Args {
+        capture: Some(dir.to_string_lossy().into_owned()),
+        service: Some(service_name(args, &capture)),
+        memory_limit: args.memory_limit,
+        out: dir.clone(),
+        saved: Box::new(super::report::SavedOutputs {
+            python_json: vec![path.to_string_lossy().into_owned()],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let ev = super::report::gather_evidence(&rargs)?;
+    let written = super::report::write_report(dir, &ev)?;
+    files.extend(written.paths.iter().cloned());
+    // The findings in the leak finder's shape, for the text and the exit code.
+    let leaks = LeaksOutput {
+        snapshots: Vec::new(),
+        findings: serde_json::from_value(serde_json::to_value(&python.leaks)?)?,
+    };
+    let found = !leaks.findings.is_empty();
+    match args.format {
+        Format::Json => print_json(&CaptureOutput {
+            dir: dir.to_string_lossy().into_owned(),
+            capture,
+            leaks: Some(leaks),
+            python: Some(python),
+            files: files
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect(),
+        })?,
+        Format::Text => print_text(&render_text(dir, &capture, Some(&leaks), &files, &written))?,
     }
+    Ok(if args.fail_on_leak && found { 1 } else { 0 })
+}
+
+/// `memsleuth python` on a Python capture's probe checkpoints, with their request counts.
+pub fn analyse_probe(dir: &Path, capture: &Capture) -> anyhow::Result<crate::python::PythonReport> {
+    let mut inputs = Vec::new();
+    let mut requests = Vec::new();
+    for c in &capture.checkpoints {
+        let Some(name) = c.probe.as_deref() else {
+            continue;
+        };
+        if !cap::is_plain_name(name) {
+            bail!(
+                "{}: probe file {name:?} is not a file name inside the folder",
+                dir.join("capture.json").display()
+            );
+        }
+        let inp = crate::input::load(&dir.join(name).to_string_lossy())?;
+        inputs.push((inp.name, inp.bytes.to_vec()));
+        requests.push(c.requests);
+    }
+    if inputs.is_empty() {
+        bail!("{}: no probe checkpoints in this capture", dir.display());
+    }
+    let counted: Option<Vec<u64>> = requests.into_iter().collect();
+    let mut r =
+        crate::python::analyze_inputs(&inputs, counted.as_deref(), &super::python::read_source)?;
+    super::python::fill_code(&mut r);
+    Ok(r)
+}
+
+/// The checkpoint table of a Node capture: V8's heap after a forced full GC, RSS, external
+/// memory and the snapshot taken.
+fn render_node_checkpoints(o: &mut String, c: &Capture) {
     let _ = writeln!(
         o,
         "\n{:>9} {:>8} {:>11} {:>11} {:>11} {:>11}  snapshot",
@@ -493,6 +568,73 @@ fn render_capture_part(c: &Capture) -> String {
                 _ => String::new(),
             }
         );
+    }
+}
+
+/// The checkpoint table of a Python capture: what tracemalloc traces after `gc.collect()`,
+/// RSS, and the probe's file.
+fn render_python_checkpoints(o: &mut String, c: &Capture) {
+    let _ = writeln!(
+        o,
+        "\n{:>9} {:>8} {:>11} {:>11}  probe",
+        "requests", "seconds", "traced", "RSS"
+    );
+    for k in &c.checkpoints {
+        let _ = writeln!(
+            o,
+            "{:>9} {:>8.1} {:>11} {:>11}  {}",
+            k.requests
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "-".into()),
+            k.seconds,
+            units::bytes_u64(k.heap_used_bytes),
+            units::bytes_u64(k.rss_bytes),
+            k.probe.as_deref().unwrap_or("")
+        );
+    }
+}
+
+/// The capture's part of the text output: the run, the checkpoints, growth per request.
+fn render_capture_part(c: &Capture) -> String {
+    let mut o = String::new();
+    let who = if c.command.is_empty() {
+        format!("pid {}", c.pid.unwrap_or(0))
+    } else {
+        format!("`{}`", c.command.join(" "))
+    };
+    let _ = writeln!(
+        o,
+        "Capture of {who} ({} {}, {} mode){}",
+        if c.runtime == "python" {
+            "Python"
+        } else {
+            "Node"
+        },
+        c.runtime_version,
+        c.mode,
+        match (c.requests_total, c.concurrency, c.errors) {
+            (Some(r), Some(k), Some(e)) => format!(
+                ": {r} requests at concurrency {k} in {:.1} s, {e} errors",
+                c.duration_s
+            ),
+            _ => format!(
+                ": load `{}` for {:.1} s",
+                c.load.as_deref().unwrap_or("?"),
+                c.duration_s
+            ),
+        }
+    );
+    if let Some(l) = &c.latency_ms {
+        let _ = writeln!(
+            o,
+            "Latency: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            l.p50, l.p90, l.p99, l.max
+        );
+    }
+    if c.runtime == "python" {
+        render_python_checkpoints(&mut o, c);
+    } else {
+        render_node_checkpoints(&mut o, c);
     }
     match &c.bytes_per_request {
         Some(s) => {
@@ -569,7 +711,15 @@ fn render_text(
             }
         }
         Some(_) => {
-            let _ = writeln!(o, "\nNo leak found in the snapshots.");
+            let _ = writeln!(
+                o,
+                "\nNo leak found in the {}.",
+                if c.runtime == "python" {
+                    "probe's checkpoints"
+                } else {
+                    "snapshots"
+                }
+            );
         }
         None => {}
     }

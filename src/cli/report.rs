@@ -197,6 +197,34 @@ fn in_capture(dir: &Path, name: &str) -> Option<String> {
         .map(|p| p.to_string_lossy().into_owned())
 }
 
+/// The analysis of a Python capture's probe checkpoints: its `python.json` (named by
+/// `python_probe`), else the checkpoints analysed now (a capture taken with `--no-report`).
+fn python_of_capture(
+    dir: &Path,
+    view: &evidence::CaptureView,
+    name: &str,
+    bytes: &[u8],
+    out: &Path,
+) -> anyhow::Result<PythonEvidence> {
+    if let Some(f) = view
+        .python_probe
+        .as_deref()
+        .and_then(|p| in_capture(dir, p))
+    {
+        let inp = crate::input::load(&f)?;
+        return Ok(PythonEvidence {
+            file: shown(&f, out),
+            view: evidence::parse_python(&inp.name, &inp.bytes)?,
+        });
+    }
+    let capture = crate::live::format::parse(name, bytes)?;
+    let r = super::capture::analyse_probe(dir, &capture)?;
+    Ok(PythonEvidence {
+        file: shown(&dir.join("capture.json").to_string_lossy(), out),
+        view: serde_json::from_value(serde_json::to_value(&r)?)?,
+    })
+}
+
 /// Times (ms, log clock) of the GCs V8 ran to take a heap snapshot (reason `heap profiler`).
 fn snapshot_gcs(text: &str) -> Vec<f64> {
     crate::series::gclog::parse(text)
@@ -265,6 +293,8 @@ pub fn gather_evidence(args: &Args) -> anyhow::Result<Evidence> {
     // A capture: capture.json, and its snapshots and GC log unless given otherwise.
     let mut snapshots = args.snapshots.clone();
     let mut gc_log = args.gc_log.clone();
+    // A Python capture's evidence is the analysis of its probe checkpoints (`python.json`).
+    let mut probe_analysis: Option<PythonEvidence> = None;
     // With --before, the leak investigated is the one before the fix; --capture is the run
     // after it, compared below.
     if let Some(dir) = args.before.as_ref().or(args.capture.as_ref()) {
@@ -283,6 +313,9 @@ pub fn gather_evidence(args: &Args) -> anyhow::Result<Evidence> {
         }
         if gc_log.is_none() {
             gc_log = view.gc_log.as_deref().and_then(|g| in_capture(d, g));
+        }
+        if view.runtime.as_deref() == Some("python") && args.saved.python_json.is_empty() {
+            probe_analysis = Some(python_of_capture(d, &view, &inp.name, &inp.bytes, out)?);
         }
         ev.notes
             .extend(view.notes.iter().map(|n| format!("capture: {n}")));
@@ -379,6 +412,7 @@ pub fn gather_evidence(args: &Args) -> anyhow::Result<Evidence> {
             view: evidence::parse_python(&inp.name, &inp.bytes)?,
         });
     }
+    ev.python.extend(probe_analysis);
     for f in &args.python {
         if let Some(view) = python_from_profile(f)? {
             ev.python.push(PythonEvidence {

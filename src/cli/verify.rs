@@ -40,6 +40,9 @@ pub struct Loaded {
 
 /// The leak finder's output of a capture: its `leaks.json`, or the finder run on its snapshots.
 fn leaks_of(dir: &Path, c: &Capture, reanalyze: bool) -> anyhow::Result<LeaksView> {
+    if c.runtime == "python" {
+        return python_leaks_of(dir, c, reanalyze);
+    }
     if !reanalyze && let Some(name) = c.leaks.as_deref().filter(|n| is_plain_name(n)) {
         let p = dir.join(name);
         if p.exists() {
@@ -65,6 +68,28 @@ fn leaks_of(dir: &Path, c: &Capture, reanalyze: bool) -> anyhow::Result<LeaksVie
     }
     let out = super::leaks::find_leaks(&paths, 1)?;
     Ok(serde_json::from_value(serde_json::to_value(&out)?)?)
+}
+
+/// The Python findings of a Python capture (its `python.json`, or the probe's checkpoints
+/// analysed again), in the leak finder's shape: they share the JSON contract (C5).
+fn python_leaks_of(dir: &Path, c: &Capture, reanalyze: bool) -> anyhow::Result<LeaksView> {
+    if !reanalyze && let Some(name) = c.python_probe.as_deref().filter(|n| is_plain_name(n)) {
+        let p = dir.join(name);
+        if p.exists() {
+            let inp = crate::input::load(&p.to_string_lossy())?;
+            let view = crate::report::evidence::parse_python(&inp.name, &inp.bytes)?;
+            return Ok(LeaksView {
+                snapshots: Vec::new(),
+                findings: view.leaks,
+            });
+        }
+    }
+    let r = super::capture::analyse_probe(dir, c)?;
+    let findings = serde_json::from_value(serde_json::to_value(&r.leaks)?)?;
+    Ok(LeaksView {
+        snapshots: Vec::new(),
+        findings,
+    })
 }
 
 /// GC figures of a capture's GC log, when it has a readable one.

@@ -11,6 +11,7 @@ use super::inspector::{self, Inspector};
 use super::load::Load;
 use super::process::{self, Service, StartSpec};
 use super::{Event, Observer, Stop, stats};
+use crate::python::driver::{ProbeDir, ProbeProcess};
 use anyhow::{Context, anyhow, bail};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -166,10 +167,25 @@ pub fn run(opts: &Options, stop: &Stop, obs: &mut dyn Observer) -> anyhow::Resul
         service: None,
         load_cmd: None,
         inspector: None,
+        python: None,
         notes: Vec::new(),
     };
-    let result = session.capture(obs);
+    let mut result = session.capture(obs);
     // Stop what was started, whatever happened.
+    if let Some(py) = session.python.take()
+        && py.untrace
+        && let Some(p) = &py.proc
+        && let Err(e) = py.probe.stop_tracing(p, Duration::from_secs(10))
+    {
+        let msg = format!(
+            "tracemalloc, started by memsleuth in pid {}, could not be stopped: {e}; the service keeps tracing until it restarts",
+            p.pid
+        );
+        match &mut result {
+            Ok(c) => c.notes.push(msg),
+            Err(_) => obs.event(Event::Note(&msg)),
+        }
+    }
     let inspector = session.inspector.take();
     if let Some(i) = inspector {
         i.close();
@@ -233,7 +249,38 @@ struct Session<'a> {
     service: Option<Service>,
     load_cmd: Option<Service>,
     inspector: Option<Inspector>,
+    /// A Python service: its probe instead of an inspector.
+    python: Option<PySession>,
     notes: Vec<String>,
+}
+
+/// Whether a running process is a Python interpreter (its executable, else its argv[0]).
+fn is_python_process(pid: u32) -> bool {
+    process::exe(pid)
+        .map(|e| is_python_program(&e.to_string_lossy()))
+        .or_else(|| process::cmdline(pid).and_then(|c| c.first().map(|a| is_python_program(a))))
+        .unwrap_or(false)
+}
+
+/// The probe of a Python service (see `crate::python::driver`): its folder and token, and
+/// the process measured once chosen.
+struct PySession {
+    probe: ProbeDir,
+    proc: Option<ProbeProcess>,
+    /// Attached to a running service whose tracing memsleuth started: stop it at the end.
+    untrace: bool,
+}
+
+/// Whether a program path names a Python interpreter (`python`, `python3`, `python3.11`,
+/// a venv's `bin/python`).
+pub fn is_python_program(program: &str) -> bool {
+    let base = Path::new(program)
+        .file_name()
+        .map(|s| s.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let base = base.trim_end_matches(".exe");
+    base.strip_prefix("python")
+        .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
 }
 
 impl Session<'_> {
@@ -256,6 +303,19 @@ impl Session<'_> {
                 self.inspector = Some(Inspector::connect(&ws, Duration::from_secs(10))?);
                 (Vec::new(), "attach", None)
             }
+            Target::Pid { pid } if is_python_process(*pid) => {
+                let probe = ProbeDir::of_process(*pid).ok_or_else(|| {
+                    anyhow!(
+                        "pid {pid} is a Python process started without memsleuth's probe: CPython before 3.14 cannot load code into a running interpreter, and tracemalloc sees only what is allocated after it starts. Start the service with `memsleuth capture -- python ...`, or start it after `eval \"$(memsleuth python --write-probe DIR)\"` (the probe's environment) and attach with --pid; `memray attach {pid}` (gdb or lldb needed) can record it from now on"
+                    )
+                })?;
+                self.python = Some(PySession {
+                    probe,
+                    proc: None,
+                    untrace: false,
+                });
+                (Vec::new(), "attach", None)
+            }
             Target::Pid { pid } => {
                 let ws = open_inspector_of(*pid, self.stop)?;
                 self.inspector = Some(Inspector::connect(&ws, Duration::from_secs(10))?);
@@ -265,9 +325,12 @@ impl Session<'_> {
         let url = url_template
             .as_deref()
             .map(|u| u.replace("{port}", &port.map(|p| p.to_string()).unwrap_or_default()));
-        let (version, pid, argv) = self
-            .identify()
-            .map_err(|e| self.explain_as(e, "before the load"))?;
+        let (version, pid, argv) = if self.python.is_some() {
+            self.identify_python(url.as_deref(), readiness.as_ref())
+        } else {
+            self.identify()
+        }
+        .map_err(|e| self.explain_as(e, "before the load"))?;
         // In attach mode the command is what the process itself reports.
         let command = if mode == "attach" { argv } else { command };
         if let Target::Pid { pid: want } = self.opts.target
@@ -277,8 +340,14 @@ impl Session<'_> {
                 "the inspector found for pid {want} belongs to pid {pid}; refusing to measure another process"
             );
         }
-        let ws_url = self.inspector()?.url.clone();
-        obs.event(Event::Attached { url: &ws_url, pid });
+        let python = self.python.is_some();
+        if python {
+            let msg = format!("Python {version} probe of pid {pid}");
+            obs.event(Event::Note(&msg));
+        } else {
+            let ws_url = self.inspector()?.url.clone();
+            obs.event(Event::Attached { url: &ws_url, pid });
+        }
         if mode == "attach"
             && let (Some(u), Some(req)) = (&url, &readiness)
         {
@@ -286,10 +355,13 @@ impl Session<'_> {
             self.wait_ready(Some(u), Some(req), Duration::from_secs(10), obs)?;
         }
         let stop = self.stop;
-        let workers = self
-            .inspector()?
-            .cluster_workers(stop)
-            .map_err(|e| self.explain_as(e, "before the load"))?;
+        let workers = if python {
+            0
+        } else {
+            self.inspector()?
+                .cluster_workers(stop)
+                .map_err(|e| self.explain_as(e, "before the load"))?
+        };
         if workers > 0 {
             let msg = format!(
                 "pid {pid} is a cluster primary with {workers} worker(s): the workers handle the requests, but memsleuth measures the primary; capture a worker with --pid, or run the service without cluster"
@@ -301,7 +373,11 @@ impl Session<'_> {
             obs.event(Event::Note(&msg));
             self.notes.push(msg);
         }
-        if self.opts.track_allocations {
+        if self.opts.track_allocations && python {
+            let msg = "--track-allocations is for Node: the Python probe records allocation tracebacks with tracemalloc in any case";
+            obs.event(Event::Note(msg));
+            self.notes.push(msg.into());
+        } else if self.opts.track_allocations {
             let stop = self.stop;
             self.inspector()?.track_allocations(stop)?;
         }
@@ -314,7 +390,7 @@ impl Session<'_> {
         );
         let mut capture = Capture {
             schema: format::SCHEMA.into(),
-            runtime: "node".into(),
+            runtime: if python { "python" } else { "node" }.into(),
             runtime_version: version,
             command,
             url: url.clone(),
@@ -326,14 +402,14 @@ impl Session<'_> {
             latency_ms: None,
             requests_total: None,
             errors: None,
-            gc_log: (mode == "start").then(|| "gc.log".to_string()),
+            gc_log: (mode == "start" && !python).then(|| "gc.log".to_string()),
             snapshots: Vec::new(),
             python_probe: None,
             memsleuth_version: env!("CARGO_PKG_VERSION").into(),
             mode: mode.into(),
             pid: Some(pid),
             load: None,
-            track_allocations: self.opts.track_allocations,
+            track_allocations: self.opts.track_allocations && !python,
             status_counts: Default::default(),
             transport_errors: None,
             first_error: None,
@@ -476,9 +552,10 @@ impl Session<'_> {
         let program = command.first().ok_or_else(|| {
             anyhow!("no command to start: give it after `--` (-- node server.js)")
         })?;
-        if !process::is_node_program(program) {
+        let python = is_python_program(program);
+        if !python && !process::is_node_program(program) {
             bail!(
-                "`{program}` is not node: memsleuth starts the service as `node [--trace-gc --inspect] script ...`, so the command must begin with a Node.js binary (for npm scripts and other launchers, start the service yourself with --inspect=127.0.0.1:0 and use --inspect HOST:PORT)"
+                "`{program}` is neither node nor python: memsleuth starts the service as `node [--trace-gc --inspect] script ...` or `python script ...` (with its probe), so the command must begin with a Node.js or Python binary (for npm scripts and other launchers, start the service yourself with --inspect=127.0.0.1:0 and use --inspect HOST:PORT)"
             );
         }
         let url = url.unwrap_or("http://127.0.0.1:{port}/");
@@ -498,11 +575,28 @@ impl Session<'_> {
         };
         let gc_log = self.staging.join("gc.log");
         let service_log = self.staging.join("service.log");
+        let mut env = vec![("PORT".to_string(), port.to_string())];
+        if python {
+            // The probe goes first on PYTHONPATH; the service's own PYTHONPATH follows it.
+            let probe = ProbeDir::create(&self.staging.join(".probe"))?;
+            let theirs = std::env::var_os("PYTHONPATH");
+            env.extend(probe.env(theirs.as_deref()).into_iter().map(|(k, v)| {
+                (
+                    k.to_string_lossy().into_owned(),
+                    v.to_string_lossy().into_owned(),
+                )
+            }));
+            self.python = Some(PySession {
+                probe,
+                proc: None,
+                untrace: false,
+            });
+        }
         let spec = StartSpec {
             command,
-            node_flags: node_flags(),
-            env: vec![("PORT".into(), port.to_string())],
-            gc_log: Some(&gc_log),
+            node_flags: if python { Vec::new() } else { node_flags() },
+            env,
+            gc_log: (!python).then_some(gc_log.as_path()),
             service_log: &service_log,
         };
         let service = Service::start(&spec)?;
@@ -548,7 +642,7 @@ impl Session<'_> {
                 };
                 bail!("the service exited {when} ({how}){}", self.tail());
             }
-            if let Some(s) = self.service.as_mut() {
+            if let Some(s) = self.service.as_mut().filter(|_| self.python.is_none()) {
                 if let Some(f) = s.inspector_failure() {
                     bail!("node could not open its inspector: {f}");
                 }
@@ -576,24 +670,52 @@ impl Session<'_> {
                 }
             }
             let url_ok = target.is_none() || answered.is_some();
-            if url_ok && self.inspector.is_some() {
+            // The runtime side: node's inspector, or a Python process whose probe listens.
+            let runtime_ok = match &self.python {
+                Some(py) => !py.probe.processes().is_empty(),
+                None => self.inspector.is_some(),
+            };
+            if url_ok && runtime_ok {
                 if let (Some((_, u)), Some(status)) = (target, answered) {
                     obs.event(Event::Ready { url: u, status });
                 }
                 return Ok(());
             }
             if started.elapsed() > timeout {
-                let what = match (target, self.inspector.is_some()) {
+                let missing = match &self.python {
+                    Some(py) => {
+                        let errs = py.probe.errors();
+                        format!(
+                            "the Python probe did not start{} (`python -I` or `-E` ignore PYTHONPATH, and `-S` skips sitecustomize)",
+                            if errs.is_empty() {
+                                String::new()
+                            } else {
+                                format!(": {}", errs.join("; "))
+                            }
+                        )
+                    }
+                    None => "node did not report its inspector".to_string(),
+                };
+                // The URL counts as silent only when it never answered.
+                let silent = target.filter(|_| answered.is_none());
+                let what = match (silent, runtime_ok) {
                     (Some((_, u)), true) => format!("{u} did not answer ({last_error})"),
-                    (Some((_, u)), false) => format!(
-                        "{u} did not answer ({last_error}) and node did not report its inspector"
-                    ),
-                    (None, _) => "node did not report its inspector".to_string(),
+                    (Some((_, u)), false) => {
+                        format!("{u} did not answer ({last_error}) and {missing}")
+                    }
+                    (None, _) => missing,
                 };
                 let pid = self
                     .service
                     .as_ref()
-                    .map(|s| format!(" (the service is running, pid {}; does it listen on the PORT it is given?)", s.pid()))
+                    .map(|s| {
+                        let ask = if silent.is_some() {
+                            "; does it listen on the PORT it is given?"
+                        } else {
+                            ""
+                        };
+                        format!(" (the service is running, pid {}{ask})", s.pid())
+                    })
                     .unwrap_or_default();
                 let tail = self
                     .service
@@ -606,7 +728,6 @@ impl Session<'_> {
         }
     }
 
-    /// The runtime's version and the pid the inspector belongs to.
     /// The runtime's version, the pid and the command line (node, its flags, the script
     /// and its arguments) of the process behind the inspector, as the process reports them.
     fn identify(&mut self) -> anyhow::Result<(String, u32, Vec<String>)> {
@@ -639,6 +760,84 @@ impl Session<'_> {
         }
     }
 
+    /// The Python process to measure, its version and command line: among the processes
+    /// whose probe listens (a reloader and its child, a pre-fork master and its workers, a
+    /// multiprocessing pool), the one holding a connection memsleuth opens to the URL; then
+    /// its tracemalloc is started (the probe leaves it off while the service starts up).
+    fn identify_python(
+        &mut self,
+        url: Option<&str>,
+        request: Option<&RequestTemplate>,
+    ) -> anyhow::Result<(String, u32, Vec<String>)> {
+        let want = match self.opts.target {
+            Target::Pid { pid } => Some(pid as u64),
+            _ => None,
+        };
+        let stop = self.stop;
+        let Some(py) = self.python.as_ref() else {
+            bail!("no Python probe");
+        };
+        let procs = py
+            .probe
+            .wait(Duration::from_secs(10), &mut || stop.check().is_ok())?;
+        let chosen = match want {
+            Some(pid) => procs.iter().find(|p| p.pid == pid).cloned().ok_or_else(|| {
+                anyhow!(
+                    "pid {pid} was started with memsleuth's probe environment, but its probe does not answer (its folder {} lists {:?})",
+                    py.probe.dir.display(),
+                    procs.iter().map(|p| p.pid).collect::<Vec<_>>()
+                )
+            })?,
+            None => {
+                // A kept-alive connection tells which process accepts the load's requests.
+                let mut serving = None;
+                if let (Some(u), Some(r)) = (url, request)
+                    && let Ok(parsed) = Url::parse(u)
+                    && let Ok(addr) = parsed.resolve()
+                    && let Ok(mut c) = http::connect(addr, Duration::from_secs(2))
+                {
+                    let (mut req, mut body) = (Vec::new(), Vec::new());
+                    r.render(0, &mut req, &mut body);
+                    req.extend_from_slice(&body);
+                    let flag = AtomicBool::new(false);
+                    let deadline = Instant::now() + Duration::from_secs(10);
+                    if c.exchange(&req, false, deadline, &flag).is_ok() {
+                        // The probe of a just-forked worker may still be starting.
+                        let procs = py.probe.processes();
+                        serving = ProbeDir::serving(&procs, addr.port()).cloned();
+                    }
+                }
+                match serving.or_else(|| ProbeDir::main_process(&procs).cloned()) {
+                    Some(p) => p,
+                    None => bail!("no Python process started the probe"),
+                }
+            }
+        };
+        let (version, traced_before) = py.probe.ping(&chosen, Duration::from_secs(10))?;
+        let tracing = py.probe.start_tracing(&chosen, Duration::from_secs(60))?;
+        let untrace = want.is_some() && tracing && !traced_before;
+        if !tracing {
+            self.notes.push(
+                "tracemalloc is off in the service (MEMSLEUTH_PROBE_TRACEMALLOC=0): no allocation lines or tracebacks".into(),
+            );
+        }
+        let others = procs.len().saturating_sub(1);
+        if others > 0 {
+            self.notes.push(format!(
+                "{} other Python process(es) of the service run the probe (workers, a reloader or a pool); measured: pid {}, the one that accepted a request",
+                others, chosen.pid
+            ));
+        }
+        let pid =
+            u32::try_from(chosen.pid).map_err(|_| anyhow!("pid {} out of range", chosen.pid))?;
+        let argv = chosen.argv.clone();
+        if let Some(py) = self.python.as_mut() {
+            py.proc = Some(chosen);
+            py.untrace = untrace;
+        }
+        Ok((version, pid, argv))
+    }
+
     /// One checkpoint: forced GC, heap usage, `process.memoryUsage()`, maybe a snapshot.
     fn checkpoint(
         &mut self,
@@ -647,6 +846,9 @@ impl Session<'_> {
         snapshot_index: Option<usize>,
         obs: &mut dyn Observer,
     ) -> anyhow::Result<Checkpoint> {
+        if self.python.is_some() {
+            return self.checkpoint_python(requests, seconds);
+        }
         let stop = self.stop;
         let staging = self.staging.clone();
         let i = self.inspector()?;
@@ -668,6 +870,7 @@ impl Session<'_> {
             gc_ms,
             snapshot_ms: None,
             pause_ms: 0.0,
+            probe: None,
         };
         if let Some(k) = snapshot_index {
             let name = format!("s{k}.heapsnapshot");
@@ -681,9 +884,70 @@ impl Session<'_> {
         Ok(cp)
     }
 
+    /// A Python checkpoint: the probe collects garbage and writes `probe-K.json` (at every
+    /// checkpoint: it is small); the memory figures are the traced bytes and the RSS it
+    /// measured.
+    fn checkpoint_python(
+        &mut self,
+        requests: Option<u64>,
+        seconds: f64,
+    ) -> anyhow::Result<Checkpoint> {
+        let Some(py) = self.python.as_ref() else {
+            bail!("no Python probe");
+        };
+        let Some(proc) = py.proc.as_ref() else {
+            bail!("no Python process chosen");
+        };
+        let k = std::fs::read_dir(&self.staging)
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("probe-"))
+                    .count()
+            })
+            .unwrap_or(0);
+        let name = format!("probe-{k}.json");
+        let path = self.staging.join(&name);
+        let t0 = Instant::now();
+        py.probe.checkpoint(
+            proc,
+            &path,
+            &format!("checkpoint {k}"),
+            Duration::from_secs(600),
+        )?;
+        let pause_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let cp = crate::python::probe::parse(&name, &text)?;
+        let traced = cp.tracemalloc.as_ref().map_or(0, |t| t.traced_bytes);
+        Ok(Checkpoint {
+            requests,
+            seconds,
+            heap_used_bytes: traced,
+            heap_total_bytes: traced,
+            rss_bytes: cp.process.rss_bytes.unwrap_or(0),
+            external_bytes: 0,
+            snapshot: None,
+            array_buffers_bytes: None,
+            snapshot_bytes: None,
+            gc_ms: 0.0,
+            snapshot_ms: None,
+            pause_ms,
+            probe: Some(name),
+        })
+    }
+
     /// Serves the inspector for about 100 ms and checks that the service is still there.
     fn tick(&mut self) -> anyhow::Result<()> {
         let stop = self.stop;
+        if self.python.is_some() {
+            // Nothing to serve: the probe answers on its own thread.
+            std::thread::sleep(Duration::from_millis(100));
+            stop.check()?;
+            if let Some(how) = self.service_ended() {
+                bail!("the service exited during the load ({how}){}", self.tail());
+            }
+            return Ok(());
+        }
         let idle = self.inspector()?.idle(Duration::from_millis(100), stop);
         // A service that exits says so better than the broken inspector connection.
         if let Some(how) = self.service_ended() {
@@ -840,12 +1104,20 @@ impl Session<'_> {
             service_log: &log,
         };
         let stop = self.stop;
-        let counting = self.inspector()?.count_requests(stop)?;
-        if !counting {
-            let msg = "requests are not counted: this Node has no http.server.request.start diagnostics channel (Node 16.17+/18.7+); growth per request is unknown";
+        let counting = if self.python.is_some() {
+            let msg = "requests are not counted in a Python service under --load; growth per request is unknown (the built-in load counts them)";
             obs.event(Event::Note(msg));
             self.notes.push(msg.into());
-        }
+            false
+        } else {
+            let counting = self.inspector()?.count_requests(stop)?;
+            if !counting {
+                let msg = "requests are not counted: this Node has no http.server.request.start diagnostics channel (Node 16.17+/18.7+); growth per request is unknown";
+                obs.event(Event::Note(msg));
+                self.notes.push(msg.into());
+            }
+            counting
+        };
         let mut snap_k = 0;
         let mut load_ended: Option<String> = None;
         let mut load_start = Instant::now();
@@ -1133,6 +1405,8 @@ fn commit(staging: &mut Staging, capture: &Capture) -> anyhow::Result<Vec<PathBu
         && let Ok(prev) = format::parse(&old.to_string_lossy(), &bytes)
     {
         let mut names: Vec<String> = prev.snapshots.clone();
+        names.extend(prev.checkpoints.iter().filter_map(|c| c.probe.clone()));
+        names.extend(prev.python_probe.clone());
         names.extend(prev.gc_log.clone());
         names.extend(prev.service_log.clone());
         names.extend(prev.leaks.clone());
@@ -1145,6 +1419,7 @@ fn commit(staging: &mut Staging, capture: &Capture) -> anyhow::Result<Vec<PathBu
         }
     }
     let mut names: Vec<String> = capture.snapshots.clone();
+    names.extend(capture.checkpoints.iter().filter_map(|c| c.probe.clone()));
     names.extend(capture.gc_log.clone());
     names.extend(capture.service_log.clone());
     if staging.dir.join("load.log").exists() {

@@ -77,7 +77,9 @@ pub struct Capture {
     pub gc_log: Option<String>,
     /// Contract: the heap snapshots, file names inside the capture's folder, oldest first.
     pub snapshots: Vec<String>,
-    /// Contract: the Python probe's output (Python captures only).
+    /// Contract: the Python probe's output (Python captures only): `python.json`, the
+    /// analysis of the checkpoints' probe files (`memsleuth python --format json`), written
+    /// with the report; null until then.
     pub python_probe: Option<String>,
 
     /// Added: the memsleuth version that wrote this file.
@@ -154,6 +156,11 @@ pub struct Checkpoint {
     /// load was paused for it.
     #[serde(default)]
     pub pause_ms: f64,
+    /// Added: the Python probe's checkpoint taken here (Python captures), a file name inside
+    /// the capture's folder. In a Python capture `heap_used_bytes` and `heap_total_bytes`
+    /// are the bytes tracemalloc traces after `gc.collect()`, and `external_bytes` is 0.
+    #[serde(default)]
+    pub probe: Option<String>,
 }
 
 /// A slope with its confidence interval.

@@ -36,13 +36,21 @@ pub fn theil_sen_interval(points: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
 
 /// Growth of the post-GC heap per request across checkpoints, from the first checkpoint with
 /// a snapshot on (the requests before it are the warm-up: module loading, JIT, caches filling
-/// once). Checkpoints without a request count are skipped; `None` with fewer than two.
+/// once). A Python capture (probe checkpoints, no snapshots) counts from its first checkpoint
+/// under load, for the same reason (imports and caches on the first requests). Checkpoints
+/// without a request count are skipped; `None` with fewer than two.
 pub fn bytes_per_request(checkpoints: &[Checkpoint]) -> Option<Slope> {
+    let python = checkpoints.iter().any(|c| c.probe.is_some());
     let warm = checkpoints
         .iter()
-        .find(|c| c.snapshot.is_some())
+        .find(|c| c.snapshot.is_some() || (python && c.requests.is_some_and(|r| r > 0)))
         .and_then(|c| c.requests)
         .unwrap_or(0);
+    let what = if python {
+        "bytes traced by tracemalloc after gc.collect()"
+    } else {
+        "post-GC heap used"
+    };
     let points: Vec<(f64, f64)> = checkpoints
         .iter()
         .filter_map(|c| Some((c.requests?, c.heap_used_bytes)))
@@ -55,7 +63,7 @@ pub fn bytes_per_request(checkpoints: &[Checkpoint]) -> Option<Slope> {
         low,
         high,
         method: format!(
-            "post-GC heap used, Theil-Sen over {} checkpoints from {warm} requests on (95 % interval: Sen)",
+            "{what}, Theil-Sen over {} checkpoints from {warm} requests on (95 % interval: Sen)",
             points.len()
         ),
         points: points.len(),
@@ -165,6 +173,7 @@ mod tests {
             gc_ms: 0.0,
             snapshot_ms: None,
             pause_ms: 0.0,
+            probe: None,
         }
     }
 

@@ -74,6 +74,8 @@ pub struct SideSummary {
     pub dir: String,
     pub command: Vec<String>,
     pub runtime_version: String,
+    /// `node` or `python`.
+    pub runtime: String,
     pub requests_total: Option<u64>,
     pub errors: Option<u64>,
     pub bytes_per_request: Option<Slope>,
@@ -397,6 +399,7 @@ pub fn compare(
         dir: s.dir.to_string(),
         command: s.capture.command.clone(),
         runtime_version: s.capture.runtime_version.clone(),
+        runtime: s.capture.runtime.clone(),
         requests_total: s.capture.requests_total,
         errors: s.capture.errors,
         bytes_per_request: s.capture.bytes_per_request.clone(),
@@ -655,9 +658,14 @@ pub fn markdown(v: &Verification) -> String {
     for (label, s) in [("Before", &v.before), ("After", &v.after)] {
         let _ = writeln!(
             o,
-            "- **{label}**: `{}` (`{}`, Node {}, {} requests, {} errors, {} leak finding(s))",
+            "- **{label}**: `{}` (`{}`, {} {}, {} requests, {} errors, {} leak finding(s))",
             s.dir,
             s.command.join(" "),
+            if s.runtime == "python" {
+                "Python"
+            } else {
+                "Node"
+            },
             s.runtime_version,
             opt_num(s.requests_total),
             opt_num(s.errors),
@@ -821,6 +829,7 @@ mod tests {
                 gc_ms: 1.0,
                 snapshot_ms: None,
                 pause_ms: 0.0,
+                probe: None,
             })
             .collect();
         let json = serde_json::json!({

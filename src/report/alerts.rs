@@ -11,6 +11,9 @@ use std::fmt::Write;
 
 /// The memory metric used when none is given: prom-client's default V8 heap gauge.
 pub const DEFAULT_METRIC: &str = "nodejs_heap_size_used_bytes";
+/// The memory metric of a Python service when none is given: the resident set size that
+/// `prometheus_client`'s default process collector exports (Python has no heap gauge).
+pub const PYTHON_METRIC: &str = "process_resident_memory_bytes";
 /// Growth threshold used when none is given, MB (MiB) per hour.
 pub const DEFAULT_GROWTH_MB_PER_HOUR: f64 = 10.0;
 /// How long a condition must hold before the alert fires, when none is given.

@@ -333,19 +333,43 @@ pub struct PythonView {
     pub c3: GrowthFields,
 }
 
+impl PythonView {
+    /// The lines the report presents as leaking: none when the analysis itself found the
+    /// memory bounded (`no-leak`; its ranking is then of lines that did not leak).
+    pub fn leaking_lines(&self) -> &[PythonFinding] {
+        if self.verdict.as_deref() == Some("no-leak") {
+            &[]
+        } else {
+            &self.findings
+        }
+    }
+}
+
 /// One leaking Python line.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
 pub struct PythonFinding {
     pub file: String,
     pub line: u32,
-    #[serde(default)]
+    /// The line's text; `memsleuth python` writes null when the source cannot be read
+    /// (code run from a string, `<string>`, or a file not on this machine).
+    #[serde(default, deserialize_with = "null_as_default")]
     pub code: String,
     #[serde(default)]
     pub leaked_bytes: Option<f64>,
     #[serde(default)]
     pub likelihood: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub evidence: String,
+}
+
+/// A field written as null reads as its default (an empty string): the writers' `Option`
+/// fields serialize as null, and the report treats empty as unknown.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// `memsleuth leaks --format json` as the report reads it. The fields of contract C2 (branch
@@ -533,6 +557,23 @@ pub struct CaptureView {
     /// Lines the capture wants its readers to know (a load that ended early, ...).
     #[serde(default)]
     pub notes: Vec<String>,
+}
+
+impl CaptureView {
+    /// Whether the service captured is a Python one (its figures come from the probe).
+    pub fn is_python(&self) -> bool {
+        self.runtime.as_deref() == Some("python")
+    }
+
+    /// What `heap_used_bytes` measures, in words: a Python capture's is what tracemalloc
+    /// traces after `gc.collect()`, a Node capture's the V8 heap after a forced full GC.
+    pub fn memory_measure(&self) -> &'static str {
+        if self.is_python() {
+            "memory traced by tracemalloc after gc.collect()"
+        } else {
+            "heap used after a forced full GC"
+        }
+    }
 }
 
 /// One capture checkpoint: requests sent so far and memory after a forced full GC.
@@ -789,6 +830,22 @@ pub struct Evidence {
     /// `--before DIR`: the capture before the fix compared with `--capture` (after it).
     #[serde(default)]
     pub fix_verification: Option<FixVerification>,
+}
+
+impl Evidence {
+    /// Whether the service investigated is a Python one: a Python capture, or Python
+    /// profiles with nothing from Node (no snapshots, leak finder output or GC log).
+    pub fn is_python_service(&self) -> bool {
+        match &self.capture {
+            Some(c) => c.view.is_python(),
+            None => {
+                !self.python.is_empty()
+                    && self.snapshots.is_empty()
+                    && self.leaks.is_none()
+                    && self.gc.is_none()
+            }
+        }
+    }
 }
 
 /// A capture before a fix compared with one after it by `live::verify` (`report --before`):
@@ -1051,6 +1108,16 @@ mod tests {
             Some(1795683600.25)
         );
         assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn python_json_with_a_null_code_reads() {
+        // `memsleuth python` writes null for a line it has no source of (`<string>`).
+        let j = br#"{"source": "probe", "findings": [{"file": "<string>", "line": 1,
+            "code": null, "leaked_bytes": 11176, "likelihood": 0.2, "evidence": null}]}"#;
+        let v = parse_python("python.json", j).unwrap();
+        assert_eq!(v.findings[0].code, "");
+        assert_eq!(v.findings[0].evidence, "");
     }
 
     #[test]

@@ -882,11 +882,17 @@ pub fn why_not_collected(g: &LeakGroup, path_line: &str) -> String {
                 code(n.event.as_deref().unwrap_or("(the event)")),
             ),
         },
+        PatternKind::Timer if is_python(g) => format!(
+            "A running thread is a root: the `threading` module keeps every started `Thread` (a `Timer` too) until its `run` returns, and the thread's frames keep what it uses. These never end, so {what} stay alive (path: {path_line})."
+        ),
         PatternKind::Timer => format!(
             "An active timer is a GC root: Node's timer list keeps each `Timeout` and its callback until the timer is cleared, and an interval is never cleared on its own. The callbacks' closures keep {what} alive (path: {path_line})."
         ),
         PatternKind::Closure => format!(
             "All closures created in one scope share one context object. A long-lived closure keeps that context, so a variable another (short-lived) closure used is kept too, even though the long-lived one never reads it: {what} (path: {path_line})."
+        ),
+        PatternKind::UnclosedConnection if is_python(g) => format!(
+            "A socket, file or session is closed when it is closed explicitly or when its last reference goes; here a long-lived object keeps a reference to each, so none is collected and each keeps its descriptor open: {what} (path: {path_line})."
         ),
         PatternKind::UnclosedConnection => format!(
             "Open sockets and handles are referenced by the event loop (libuv) until they are closed or destroyed; pool clients stay in the pool's bookkeeping until released. They, their buffers and their listeners stay reachable: {what} (path: {path_line})."
@@ -933,6 +939,11 @@ pub fn why_it_leaks(g: &LeakGroup, loc: &str) -> Vec<String> {
             "No code path removes it, and the emitter lives for the whole process, so its listener list only grows; each listener keeps what its closure captured.".into(),
             result,
         ],
+        PatternKind::Timer if is_python(g) => vec![
+            format!("The code at {loc}{inside} starts a thread or timer on every call."),
+            "Nothing stops it or waits for it to end, so the threads pile up, each with its stack and what its target uses.".into(),
+            result,
+        ],
         PatternKind::Timer => vec![
             format!(
                 "The code at {loc}{inside} starts a timer ({}) whose handle is dropped or never cleared.",
@@ -944,6 +955,11 @@ pub fn why_it_leaks(g: &LeakGroup, loc: &str) -> Vec<String> {
         PatternKind::Closure => vec![
             format!("The function at {loc}{inside} creates a closure that outlives the call (stored, scheduled, or registered)."),
             "That closure shares its scope's context with the data created in the same call, so the data stays reachable through the context.".into(),
+            result,
+        ],
+        PatternKind::UnclosedConnection if is_python(g) => vec![
+            format!("The code at {loc}{inside} opens a socket, file or session and keeps it in a long-lived object."),
+            "No path closes it (no `with` block or `close()`), and the object holding it lives for the whole process, so neither the object nor its descriptor is released.".into(),
             result,
         ],
         PatternKind::UnclosedConnection => vec![

@@ -447,7 +447,8 @@ pub fn sources(
     let _ = clocks;
     let mut out = Vec::new();
 
-    // A capture: heap used after a forced full GC at each checkpoint.
+    // A capture: heap used after a forced full GC at each checkpoint (for Python, what
+    // tracemalloc traces after gc.collect()).
     if let Some(c) = &ev.capture {
         let pts: Vec<(f64, f64)> = c
             .view
@@ -457,19 +458,38 @@ pub fn sources(
             .filter(|(t, b)| t.is_finite() && b.is_finite())
             .collect();
         if pts.len() >= 2 {
-            out.push(own_source(
+            let mut src = own_source(
                 SourceKind::Capture,
                 Tier::MajorGcFloor,
                 0,
-                "heap used after a forced full GC at each checkpoint (capture)".into(),
+                format!("{} at each checkpoint (capture)", c.view.memory_measure()),
                 code(&format!("{}/capture.json", c.dir.trim_end_matches('/'))),
                 &format!(
-                    "Theil–Sen over {} checkpoints, each after a forced full GC, Sen 95% interval",
-                    pts.len()
+                    "Theil–Sen over {} checkpoints, each after {}, Sen 95% interval",
+                    pts.len(),
+                    if c.view.is_python() {
+                        "gc.collect()"
+                    } else {
+                        "a forced full GC"
+                    }
                 ),
                 Clock::Load,
                 pts,
-            ));
+            );
+            // A Python capture's traced bytes are judged by the probe's analysis of the same
+            // checkpoints: it knows which allocation sites grew at every checkpoint and by how
+            // much, where the total alone mixes a bounded warm-up with a leak.
+            if c.view.is_python()
+                && let Some(p) = ev.python.iter().find(|p| p.view.source == "probe")
+                && let Some(v) = p.view.verdict.as_deref()
+            {
+                src.verdict = verdict_of(v);
+                src.reason = format!(
+                    "the probe's analysis of these checkpoints: {}",
+                    normalize_rates(p.view.reason.as_deref().unwrap_or(v))
+                );
+            }
+            out.push(src);
         }
     }
 

@@ -407,7 +407,7 @@ fn leak_status(
     leaks: &[LeakGroup],
 ) -> LeakStatus {
     let groups = leaks.len();
-    let py_findings: usize = ev.python.iter().map(|p| p.view.findings.len()).sum();
+    let py_findings: usize = ev.python.iter().map(|p| p.view.leaking_lines().len()).sum();
     match headline.and_then(|h| sources.get(h.source).map(|s| (h, s))) {
         Some((h, s)) => match h.verdict {
             Verdict::Leak => LeakStatus {
@@ -486,7 +486,10 @@ fn per_request(
                 f.slope,
                 Some(f.low),
                 Some(f.high),
-                "heap used after a forced full GC at each checkpoint against requests sent, Theil–Sen".into(),
+                format!(
+                    "{} at each checkpoint against requests sent, Theil–Sen",
+                    c.view.memory_measure()
+                ),
             )
         }
     };

@@ -32,7 +32,14 @@ pub fn config(f: &Facts) -> AlertConfig {
             .as_ref()
             .and_then(|m| m.view.metric.clone())
             .filter(|m| !m.contains('{') && !m.is_empty())
-            .unwrap_or_else(|| alerts::DEFAULT_METRIC.to_string());
+            .unwrap_or_else(|| {
+                if f.ev.is_python_service() {
+                    alerts::PYTHON_METRIC
+                } else {
+                    alerts::DEFAULT_METRIC
+                }
+                .to_string()
+            });
     let threshold = match &f.headline {
         Some(h) if h.verdict == Verdict::Leak && h.rate.per_hour > 0.0 => {
             // half the observed growth, rounded down to 1/2/5 x 10^n, within [1, 50] MiB/h

@@ -26,6 +26,12 @@ fn load_test_lines(f: &Facts) -> Vec<String> {
         .iter()
         .filter_map(|(r, _, b)| Some((*r, (*b)?)))
         .collect();
+    let measure =
+        f.ev.capture
+            .as_ref()
+            .map_or("heap used after a forced full GC", |c| {
+                c.view.memory_measure()
+            });
     let mut out = vec!["Before fix (the capture):".to_string()];
     let pick: Vec<usize> = if pts.len() <= 5 {
         (0..pts.len()).collect()
@@ -36,9 +42,10 @@ fn load_test_lines(f: &Facts) -> Vec<String> {
     for i in pick {
         let (r, b) = pts[i];
         out.push(format!(
-            "- Memory after {} requests: {} (heap used after a forced full GC)",
+            "- Memory after {} requests: {} ({})",
             words::count(r),
-            words::bytes(b)
+            words::bytes(b),
+            measure
         ));
     }
     if let Some(p) = &f.per_request {
@@ -58,7 +65,7 @@ pub fn fix(f: &Facts) -> FixImplementation {
     let py =
         f.ev.python
             .iter()
-            .flat_map(|p| p.view.findings.iter())
+            .flat_map(|p| p.view.leaking_lines().iter())
             .next();
     let mut strategy: Vec<Check> = patterns::STRATEGIES
         .iter()

@@ -12,8 +12,13 @@ pub fn lessons(f: &Facts, cfg: &AlertConfig) -> LessonsLearned {
     let ev = f.ev;
     let mut well = Vec::new();
     if let Some(g) = f.top_leak() {
+        let by = if patterns::is_python(g) {
+            "The Python probe's checkpoints located the leak"
+        } else {
+            "Heap snapshots located the leak"
+        };
         well.push(format!(
-            "Heap snapshots located the leak: {} at {} with its retainer path.",
+            "{by}: {} at {} with its retainer path.",
             g.pattern.id(),
             loc_text(&g.finding)
         ));
@@ -30,7 +35,7 @@ pub fn lessons(f: &Facts, cfg: &AlertConfig) -> LessonsLearned {
     if ev.metrics.is_some() {
         well.push("Prometheus metrics showed the memory over time.".into());
     }
-    if ev.python.iter().any(|p| !p.view.findings.is_empty()) {
+    if ev.python.iter().any(|p| !p.view.leaking_lines().is_empty()) {
         well.push("The Python profile pointed at the leaking lines.".into());
     }
     if well.is_empty() {
@@ -39,16 +44,25 @@ pub fn lessons(f: &Facts, cfg: &AlertConfig) -> LessonsLearned {
         ));
     }
     let mut improve = Vec::new();
+    let python = ev.is_python_service();
     if ev.metrics.is_none() {
-        improve.push("No Prometheus data was given: scrape the service (prom-client) so growth is seen before it becomes an incident.".into());
+        improve.push(format!(
+            "No Prometheus data was given: scrape the service ({}) so growth is seen before it becomes an incident.",
+            if python { "prometheus_client" } else { "prom-client" }
+        ));
     } else {
         improve.push("No alert fired on the growth before the investigation: review and deploy the proposed MemoryGrowth alert.".into());
     }
-    if ev.snapshots.is_empty() && ev.leaks.is_none() {
+    // Heap snapshots are Node's; a Python service is measured by the probe's checkpoints.
+    if ev.snapshots.is_empty() && ev.leaks.is_none() && !python {
         improve.push("No heap snapshots were given: enable `--heapsnapshot-signal=SIGUSR2` (or `--heapsnapshot-near-heap-limit=3`) so they can be taken in production.".into());
     }
     if f.limit.is_none() {
-        improve.push("The memory limit is not known: set `--max-old-space-size` explicitly and give it to memsleuth (--memory-limit) so the time to OOM can be projected.".into());
+        improve.push(if python {
+            "The memory limit is not known: give the service's limit (its container's or cgroup's) to memsleuth (--memory-limit) so the time to OOM can be projected.".into()
+        } else {
+            "The memory limit is not known: set `--max-old-space-size` explicitly and give it to memsleuth (--memory-limit) so the time to OOM can be projected.".into()
+        });
     }
     if f.comparisons.iter().any(|c| !c.agrees) {
         improve.push("The growth sources disagree (see \"Growth by source\"): measure over one window, under steady load, with request counts.".into());

@@ -76,7 +76,13 @@ pub fn group_size_text(g: &LeakGroup) -> String {
     }
     let series: Vec<String> = g.per_snapshot.iter().map(|c| words::count(*c)).collect();
     if series.len() >= 2 {
-        s.push_str(&format!("; {} across the snapshots", series.join(" → ")));
+        // A Python finding counts its units at the probe's checkpoints, not in snapshots.
+        let at = if crate::report::patterns::is_python(g) {
+            "checkpoints"
+        } else {
+            "snapshots"
+        };
+        s.push_str(&format!("; {} across the {at}", series.join(" → ")));
     }
     s
 }

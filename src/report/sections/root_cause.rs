@@ -97,16 +97,31 @@ pub fn root_cause(f: &Facts) -> RootCauseAnalysis {
             pattern_reason: one_line(&g.finding.reason, "the classifier gave no reason"),
             vulnerable_code: finding_code_block(g),
             why_it_leaks: patterns::why_it_leaks(g, &loc),
-            reproduction_steps: vec![
-                "Start the service with `node --trace-gc --heapsnapshot-signal=SIGUSR2` in dev or staging.".into(),
-                if drive.is_empty() {
-                    format!("Send traffic that runs the code at {loc} (each call adds {}).", super::plural_for(g, 2))
-                } else {
-                    drive.replace("that code", &format!("the code at {loc}"))
-                },
-                "Take 3 heap snapshots a few minutes apart (`kill -USR2 <pid>`), then run `memsleuth report --snapshots S1 S2 S3`.".into(),
-                format!("Observed result: {}.", group_size_text(g)),
-            ],
+            reproduction_steps: if patterns::is_python(g) {
+                // A Python leak is reproduced the way it was found: a capture starts the
+                // service with memsleuth's probe and takes the checkpoints itself.
+                vec![
+                    "Start the service in dev or staging under memsleuth's probe: `memsleuth capture --url URL -- python app.py` (or give a running service the probe's environment and use `--pid`).".into(),
+                    if drive.is_empty() {
+                        format!("Send traffic that runs the code at {loc} (each call adds {}).", super::plural_for(g, 2))
+                    } else {
+                        drive.replace("that code", &format!("the code at {loc}"))
+                    },
+                    "At each checkpoint the probe runs `gc.collect()` and records tracemalloc's lines, object counts by type and the referrers of the growing objects; the capture's `python.json` and report name the leak.".into(),
+                    format!("Observed result: {}.", group_size_text(g)),
+                ]
+            } else {
+                vec![
+                    "Start the service with `node --trace-gc --heapsnapshot-signal=SIGUSR2` in dev or staging.".into(),
+                    if drive.is_empty() {
+                        format!("Send traffic that runs the code at {loc} (each call adds {}).", super::plural_for(g, 2))
+                    } else {
+                        drive.replace("that code", &format!("the code at {loc}"))
+                    },
+                    "Take 3 heap snapshots a few minutes apart (`kill -USR2 <pid>`), then run `memsleuth report --snapshots S1 S2 S3`.".into(),
+                    format!("Observed result: {}.", group_size_text(g)),
+                ]
+            },
             reproduction_time: reproduction_time(f),
             other_findings: others,
         };
@@ -114,7 +129,7 @@ pub fn root_cause(f: &Facts) -> RootCauseAnalysis {
     let py =
         f.ev.python
             .iter()
-            .flat_map(|p| p.view.findings.iter().map(move |x| (p, x)))
+            .flat_map(|p| p.view.leaking_lines().iter().map(move |x| (p, x)))
             .next();
     if let Some((pe, p)) = py {
         let loc = code(&format!("{}:{}", p.file, p.line));

@@ -114,7 +114,7 @@ fn tldr(f: &Facts) -> String {
     let py =
         f.ev.python
             .iter()
-            .flat_map(|p| p.view.findings.iter())
+            .flat_map(|p| p.view.leaking_lines().iter())
             .next();
     let cause = match (top, py) {
         (Some(g), _) => Some(format!(
@@ -283,11 +283,16 @@ pub fn executive_summary(f: &Facts) -> ExecutiveSummary {
     let top = f.top_leak();
     let root = match top {
         Some(g) => format!("{} at {}", patterns::label(g.pattern), loc_text(&g.finding)),
-        None if f.ev.python.iter().any(|p| !p.view.findings.is_empty()) => {
+        None if f
+            .ev
+            .python
+            .iter()
+            .any(|p| !p.view.leaking_lines().is_empty()) =>
+        {
             let p =
                 f.ev.python
                     .iter()
-                    .flat_map(|p| p.view.findings.iter())
+                    .flat_map(|p| p.view.leaking_lines().iter())
                     .next();
             match p {
                 Some(p) => format!(

@@ -140,7 +140,7 @@ pub fn symptoms(f: &Facts, cfg: &AlertConfig) -> SymptomsAndDetection {
         ),
         _ => format!("Service degradation (slow responses) ({NA}no latency data given)"),
     };
-    let py = ev.python.iter().any(|p| !p.view.findings.is_empty());
+    let py = ev.python.iter().any(|p| !p.view.leaking_lines().is_empty());
     let symptoms = vec![
         linear,
         oom,
