@@ -61,6 +61,14 @@ pub fn progress_bar(len: u64, what: &str) -> Option<indicatif::ProgressBar> {
 
 /// Loads and analyses a heap snapshot, with a progress bar on a terminal.
 pub fn load_snapshot(path: &str) -> anyhow::Result<crate::heap::HeapGraph> {
+    load_snapshot_with(path, &crate::heap::LoadOptions::full())
+}
+
+/// Like [`load_snapshot`], reading and building what `opts` says.
+pub fn load_snapshot_with(
+    path: &str,
+    opts: &crate::heap::LoadOptions<'_>,
+) -> anyhow::Result<crate::heap::HeapGraph> {
     let size = if path == "-" {
         None
     } else {
@@ -73,7 +81,7 @@ pub fn load_snapshot(path: &str) -> anyhow::Result<crate::heap::HeapGraph> {
                 pb.set_position(n.min(pb.length().unwrap_or(n)));
             }
         };
-        crate::heap::load(path, &report)
+        crate::heap::load_with(path, &report, opts)
     };
     if let Some(pb) = pb {
         pb.finish_and_clear();

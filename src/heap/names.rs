@@ -2,7 +2,8 @@
 //! objects (`{user, tags}`), including DevTools' matching of each object to the definition
 //! with the most properties that its property set contains.
 
-use super::graph::HeapGraph;
+use super::graph::{self, HeapGraph, Types};
+use super::parse::RawSnapshot;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -67,9 +68,21 @@ fn js_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     a.encode_utf16().cmp(b.encode_utf16())
 }
 
+/// The class names of a built graph, with `defs` as the interface definitions when given.
 pub fn compute(g: &HeapGraph, defs: Option<&[InterfaceDef]>) -> ClassNames {
-    let n = g.n_nodes();
-    let t = g.types;
+    compute_raw(&g.raw, &g.types, &g.det_state, defs)
+}
+
+/// The class names from the columns they depend on (`det_state` after DOM propagation).
+pub fn compute_raw(
+    raw: &RawSnapshot,
+    types: &Types,
+    det_state: &[u8],
+    defs: Option<&[InterfaceDef]>,
+) -> ClassNames {
+    let g = View { raw };
+    let n = raw.node_count();
+    let t = *types;
     let mut it = Interner {
         names: Vec::new(),
         index: HashMap::new(),
@@ -87,7 +100,7 @@ pub fn compute(g: &HeapGraph, defs: Option<&[InterfaceDef]>) -> ClassNames {
         class_of[o as usize] = if ty == t.n_hidden {
             c_sys
         } else if ty == t.n_object || ty == t.n_native {
-            let detached = g.renamed_detached[o as usize];
+            let detached = graph::renamed_detached(raw, types, det_state, o);
             let key = (g.raw.node_name[o as usize], detached);
             if let Some(&c) = by_string.get(&key) {
                 c
@@ -119,8 +132,7 @@ pub fn compute(g: &HeapGraph, defs: Option<&[InterfaceDef]>) -> ClassNames {
             c_re
         } else {
             *by_type.entry(ty).or_insert_with(|| {
-                let tn = g
-                    .raw
+                let tn = raw
                     .meta
                     .node_types
                     .get(ty as usize)
@@ -319,5 +331,22 @@ fn better<'a>(a: Option<&'a Match>, b: &'a Match) -> Option<&'a Match> {
                 Some(b)
             }
         }
+    }
+}
+
+/// What naming reads of a graph under construction.
+struct View<'a> {
+    raw: &'a RawSnapshot,
+}
+
+impl View<'_> {
+    fn node_type(&self, o: u32) -> u8 {
+        self.raw.node_type[o as usize]
+    }
+    fn raw_name(&self, o: u32) -> &str {
+        self.raw.strings.get(self.raw.node_name[o as usize])
+    }
+    fn edges(&self, o: u32) -> std::ops::Range<usize> {
+        self.raw.first_edge[o as usize] as usize..self.raw.first_edge[o as usize + 1] as usize
     }
 }
