@@ -23,6 +23,7 @@
 //! Memory: six `u32` arrays over the numbered nodes and one `u32` per essential edge, all
 //! freed before the results (`idom`, `retained`) are made.
 
+use super::mem::{column, copy_of};
 use super::parse::RawSnapshot;
 
 pub struct Dominators {
@@ -45,9 +46,9 @@ pub fn compute(raw: &RawSnapshot, essential: &[u64], self_size: &[u64]) -> Domin
     let first_edge = &raw.first_edge;
     let edge_to = &raw.edge_to;
     // Preorder numbers start at 1 (the root); 0 is "not numbered".
-    let mut pre = vec![0u32; n];
-    let mut vertex = vec![0u32; n + 1];
-    let mut parent = vec![0u32; n + 1];
+    let mut pre = column(n, 0u32);
+    let mut vertex = column(n + 1, 0u32);
+    let mut parent = column(n + 1, 0u32);
     let mut count: u32 = 0;
     let mut stack: Vec<(u32, u32)> = Vec::new();
     // DevTools' `dfs`: preorder over essential edges, in edge order.
@@ -127,7 +128,7 @@ pub fn compute(raw: &RawSnapshot, essential: &[u64], self_size: &[u64]) -> Domin
 
     // Essential predecessors of R in preorder numbers, grouped by target (CSR). Retainers
     // outside R never lower a semidominator in R (see the module doc).
-    let mut first_pred = vec![0u32; r_count + 2];
+    let mut first_pred = column(r_count + 2, 0u32);
     for o in 0..n {
         let po = pre[o] as usize;
         if po > r_count {
@@ -145,9 +146,9 @@ pub fn compute(raw: &RawSnapshot, essential: &[u64], self_size: &[u64]) -> Domin
     for i in 1..first_pred.len() {
         first_pred[i] += first_pred[i - 1];
     }
-    let mut preds = vec![0u32; first_pred[r_count + 1] as usize];
+    let mut preds = column(first_pred[r_count + 1] as usize, 0u32);
     {
-        let mut fill = first_pred.clone();
+        let mut fill = copy_of(&first_pred);
         for o in 0..n {
             let po = pre[o];
             if po as usize > r_count {
@@ -169,11 +170,14 @@ pub fn compute(raw: &RawSnapshot, essential: &[u64], self_size: &[u64]) -> Domin
     // Semi-NCA (Georgiadis, Tarjan, Werneck), in preorder numbers. `anc` is the tree parent
     // compressed as in Lengauer–Tarjan's eval; `label[v]` is the smallest semidominator on
     // v's compressed path; `idom` starts as the tree parent.
-    let mut idom: Vec<u32> = parent[..=r_count].to_vec();
+    let mut idom: Vec<u32> = copy_of(&parent[..=r_count]);
     let mut anc = parent;
     anc.truncate(r_count + 1);
-    let mut semi: Vec<u32> = (0..=r_count as u32).collect();
-    let mut label: Vec<u32> = semi.clone();
+    let mut semi: Vec<u32> = column(r_count + 1, 0u32);
+    for (i, s) in semi.iter_mut().enumerate() {
+        *s = i as u32;
+    }
+    let mut label: Vec<u32> = copy_of(&semi);
     let mut path: Vec<u32> = Vec::new();
     for w in (2..=r_count).rev() {
         // The tree parent is a predecessor (for orphans, through the root's extra edge).
@@ -209,8 +213,8 @@ pub fn compute(raw: &RawSnapshot, essential: &[u64], self_size: &[u64]) -> Domin
     drop(semi);
 
     // Results in ordinal space. Retained sizes: children before their dominator.
-    let mut retained: Vec<u64> = self_size.to_vec();
-    let mut idom_ord = vec![0u32; n];
+    let mut retained: Vec<u64> = copy_of(self_size);
+    let mut idom_ord = column(n, 0u32);
     for i in (2..=count as usize).rev() {
         let o = vertex[i] as usize;
         let d = if i <= r_count {

@@ -9,6 +9,7 @@
 //! runs them in cannot leak into the results.
 
 use super::dominators;
+use super::mem::{column, copy_of};
 use super::names::{self, ClassNames, InterfaceDef};
 use super::parse::RawSnapshot;
 use rayon::prelude::*;
@@ -327,7 +328,7 @@ fn dom_state(raw: &RawSnapshot, t: &Types, det: Vec<u8>) -> Vec<u8> {
         return vec![0; n];
     }
     let mut state = det;
-    let mut visited = vec![false; n];
+    let mut visited = column(n, false);
     let mut attached: Vec<u32> = Vec::new();
     let mut detached: Vec<u32> = Vec::new();
     let native = t.n_native;
@@ -412,7 +413,7 @@ fn dom_state(raw: &RawSnapshot, t: &Types, det: Vec<u8>) -> Vec<u8> {
 /// children and `(Document DOM trees)`.
 fn page_owned(raw: &RawSnapshot, t: &Types) -> Vec<bool> {
     let n = raw.node_count();
-    let mut owned = vec![false; n];
+    let mut owned = column(n, false);
     let mut stack = Vec::new();
     let fe = &raw.first_edge;
     for e in fe[0] as usize..fe[1] as usize {
@@ -456,7 +457,7 @@ fn shallow_sizes(raw: &RawSnapshot, t: &Types, mut self_size: Vec<u64>) -> Vec<u
     }
     const UNV: u32 = u32::MAX;
     const MULTI: u32 = u32::MAX - 1;
-    let mut owner = vec![0u32; n];
+    let mut owner = column(n, 0u32);
     let mut work: Vec<u32> = Vec::new();
     for o in 0..n as u32 {
         let ty = raw.node_type[o as usize];
@@ -571,7 +572,7 @@ fn essential_edges(
     weak: &WeakMapNames,
 ) -> Vec<u64> {
     let m = raw.edge_count();
-    let mut ess = vec![0u64; m.div_ceil(64)];
+    let mut ess = column(m.div_ceil(64), 0u64);
     const WORDS: usize = 4096;
     let fe = &raw.first_edge;
     ess.par_chunks_mut(WORDS)
@@ -630,7 +631,7 @@ fn sort_locations(locs: &mut Vec<[u32; 4]>) {
 /// system base distance, with DevTools' edge filter.
 fn distances(raw: &RawSnapshot, t: &Types, weak: &WeakMapNames) -> Vec<i32> {
     let n = raw.node_count();
-    let mut dist = vec![NO_DISTANCE; n];
+    let mut dist = column(n, NO_DISTANCE);
     // The WeakMap pairs whose first edge was seen (DevTools' set shared by both passes).
     let mut pending = vec![false; weak.n_dups];
     let mut queue: std::collections::VecDeque<u32> = std::collections::VecDeque::new();
@@ -720,7 +721,7 @@ fn bfs(
 fn build_retainers(raw: &RawSnapshot) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
     let n = raw.node_count();
     let m = raw.edge_count();
-    let mut first = vec![0u32; n + 1];
+    let mut first = column(n + 1, 0u32);
     for &t in &raw.edge_to {
         first[t as usize + 1] += 1;
     }
@@ -728,9 +729,9 @@ fn build_retainers(raw: &RawSnapshot) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
         first[i + 1] += first[i];
     }
     // `fill[t]` counts down from the end of t's slots.
-    let mut fill: Vec<u32> = first[1..].to_vec();
-    let mut ret_node = vec![0u32; m];
-    let mut ret_edge = vec![0u32; m];
+    let mut fill: Vec<u32> = copy_of(&first[1..]);
+    let mut ret_node = column(m, 0u32);
+    let mut ret_edge = column(m, 0u32);
     for o in 0..n {
         for e in raw.first_edge[o] as usize..raw.first_edge[o + 1] as usize {
             let t = raw.edge_to[e] as usize;

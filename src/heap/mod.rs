@@ -6,6 +6,7 @@ pub mod diff;
 pub mod dominators;
 pub mod fxhash;
 pub mod graph;
+pub mod mem;
 pub mod names;
 pub mod parse;
 pub mod paths;

@@ -14,6 +14,7 @@
 //! Every malformed input is an [`InputError`] naming the file and the byte offset; when
 //! several parts hold errors, the first in the file is reported.
 
+use super::mem::advise_huge;
 use crate::error::InputError;
 use crate::input::{BLOCK_HEAD, Block, Blocks, ReadBlocks};
 use rayon::prelude::*;
@@ -651,9 +652,6 @@ impl<'a, B: Blocks> Src<'a, B> {
 type PosError = (u64, String);
 /// Stores the records of one block of a numeric array (see [`BlockJob`]).
 type OnBlock<'s> = dyn FnMut(&BlockJob<'_>) -> Result<(), PosError> + 's;
-/// Checks and stores one record into a task's part of the columns: (part, record within
-/// the task, values, offset of the record). Errors become errors at the record's offset.
-type Store<'s, P> = dyn Fn(&mut P, usize, &[u64], u64) -> Result<(), String> + Sync + 's;
 
 /// One block of a numeric array, ready to be parsed into columns: `tasks` split it; task 0
 /// completes the record begun by the carried values `pre` (first value at `pre_off`).
@@ -797,32 +795,42 @@ struct PartCount {
 /// Counts the numbers of `b` (up to a `]`) and finds the first stray byte. `at` is the
 /// position of `b` in its block.
 fn count_part(b: &[u8], at: usize) -> PartCount {
-    let class = |c: u8| -> (bool, bool) {
-        let digit = c.wrapping_sub(b'0') < 10;
-        (digit, !digit && !is_sep(c))
-    };
-    // Branch-free over the bytes (vectorized): number starts and the odd byte out.
+    // 64 bytes at a time, branch-free (the compiler vectorizes the fixed-size loops):
+    // number starts are digits after a non-digit; any byte that is neither a digit nor a
+    // separator sends us to the slow path below.
     let mut numbers = 0usize;
-    let mut odd = false;
-    let mut prev_digit = false;
-    for chunk in b.chunks(4096) {
-        let mut n = 0u32;
-        let mut o = false;
-        if let Some(&c) = chunk.first() {
-            let (d, x) = class(c);
-            n += (d && !prev_digit) as u32;
-            o |= x;
+    let mut odd = 0u8;
+    let mut prev = 0u8;
+    let mut chunks = b.chunks_exact(64);
+    for c in &mut chunks {
+        let mut dig = [0u8; 64];
+        let mut other = 0u8;
+        for i in 0..64 {
+            let x = c[i];
+            let d = (x.wrapping_sub(b'0') < 10) as u8;
+            let s = (x == b',') as u8
+                | (x == b' ') as u8
+                | (x == b'\n') as u8
+                | (x == b'\r') as u8
+                | (x == b'\t') as u8;
+            dig[i] = d;
+            other |= (d | s) ^ 1;
         }
-        for (&c, &p) in chunk[1..].iter().zip(chunk) {
-            let (d, x) = class(c);
-            n += (d & (p.wrapping_sub(b'0') >= 10)) as u32;
-            o |= x;
+        let mut starts = dig[0] & (prev ^ 1);
+        for i in 1..64 {
+            starts += dig[i] & (dig[i - 1] ^ 1);
         }
-        prev_digit = chunk.last().is_some_and(|c| c.is_ascii_digit());
-        numbers += n as usize;
-        odd |= o;
+        numbers += starts as usize;
+        odd |= other;
+        prev = dig[63];
     }
-    if !odd {
+    for &x in chunks.remainder() {
+        let d = x.is_ascii_digit() as u8;
+        numbers += (d & (prev ^ 1)) as usize;
+        odd |= (d == 0 && !is_sep(x)) as u8;
+        prev = d;
+    }
+    if odd == 0 {
         return PartCount {
             numbers,
             close: None,
@@ -832,7 +840,10 @@ fn count_part(b: &[u8], at: usize) -> PartCount {
     // Something other than digits and separators: find the `]` and what precedes it.
     let close = b.iter().position(|&c| c == b']');
     let body = &b[..close.unwrap_or(b.len())];
-    let bad = body.iter().position(|&c| class(c).1).map(|p| at + p);
+    let bad = body
+        .iter()
+        .position(|&c| !c.is_ascii_digit() && !is_sep(c))
+        .map(|p| at + p);
     let mut numbers = 0;
     let mut prev = false;
     for &c in body {
@@ -856,10 +867,37 @@ fn earliest(a: Option<(u64, String)>, b: Option<(u64, String)>) -> Option<(u64, 
     }
 }
 
+/// Why [`next_number`] found no number (block-relative positions).
+#[derive(Clone, Copy)]
+enum NumError {
+    /// More than 19 digits, starting here.
+    TooLong(usize),
+    /// This byte where a number should start.
+    Stray(usize),
+    /// The bytes end where a number should start.
+    End(usize),
+}
+
+/// The error message of a [`NumError`] or of a number over its field's limit.
+#[cold]
+fn num_error(b: &[u8], e: NumError, limit: u64) -> (usize, String) {
+    match e {
+        NumError::TooLong(at) => (at, format!("number larger than {limit}")),
+        NumError::Stray(at) => (
+            at,
+            format!(
+                "unexpected {} in a numeric array (only unsigned integers are valid)",
+                describe_byte(b[at])
+            ),
+        ),
+        NumError::End(at) => (at, "a record ends early".into()),
+    }
+}
+
 /// Parses the number at or after `b[i]` (separators first). Returns the value, where it
-/// starts and where it ends. Errors carry block-relative positions.
+/// starts and where it ends.
 #[inline(always)]
-fn next_number(b: &[u8], mut i: usize, limit: u64) -> Result<(u64, usize, usize), (usize, String)> {
+fn next_number(b: &[u8], mut i: usize) -> Result<(u64, usize, usize), NumError> {
     while i < b.len() && is_sep(b[i]) {
         i += 1;
     }
@@ -871,25 +909,17 @@ fn next_number(b: &[u8], mut i: usize, limit: u64) -> Result<(u64, usize, usize)
             break;
         }
         if i - start == 19 {
-            return Err((start, format!("number larger than {limit}")));
+            return Err(NumError::TooLong(start));
         }
         v = v * 10 + d as u64;
         i += 1;
     }
     if i == start {
-        return Err(match b.get(i) {
-            Some(&c) => (
-                i,
-                format!(
-                    "unexpected {} in a numeric array (only unsigned integers are valid)",
-                    describe_byte(c)
-                ),
-            ),
-            None => (i, "a record ends early".into()),
+        return Err(if i < b.len() {
+            NumError::Stray(i)
+        } else {
+            NumError::End(i)
         });
-    }
-    if v > limit {
-        return Err((start, format!("number larger than {limit}")));
     }
     Ok((v, start, i))
 }
@@ -930,8 +960,19 @@ fn parse_rest(
         if i == b.len() || f >= nf {
             return Ok(first);
         }
-        let (v, start, next) =
-            next_number(b, i, limits[f]).map_err(|(p, m)| (off + p as u64, m))?;
+        let (v, start, next) = match next_number(b, i) {
+            Ok(x) if x.0 <= limits[f] => x,
+            Ok(x) => {
+                return Err((
+                    off + x.1 as u64,
+                    format!("number larger than {}", limits[f]),
+                ));
+            }
+            Err(e) => {
+                let (p, m) = num_error(b, e, limits[f]);
+                return Err((off + p as u64, m));
+            }
+        };
         first.get_or_insert(off + start as u64);
         out.push(v);
         f += 1;
@@ -940,14 +981,14 @@ fn parse_rest(
 }
 
 /// Parses the records of one task into `part` through `store(part, k, record, offset)`.
-fn run_task<P>(
-    job: &BlockJob<'_>,
-    task: &Task,
-    part: &mut P,
-    store: &Store<'_, P>,
-) -> Result<(), (u64, String)> {
+fn run_task<P, F>(job: &BlockJob<'_>, task: &Task, part: &mut P, store: &F) -> Result<(), PosError>
+where
+    F: Fn(&mut P, usize, &[u64], u64) -> Result<(), String>,
+{
     let b = job.bytes;
-    let nf = job.nf;
+    let nf = job.nf.min(MAX_FIELDS);
+    let mut limits = [u64::MAX; MAX_FIELDS];
+    limits[..nf].copy_from_slice(&job.limits[..nf]);
     let abs = |p: usize| job.off + p as u64;
     let mut i = skip_numbers(b, task.start, task.skip);
     let mut rec = [0u64; MAX_FIELDS];
@@ -955,13 +996,22 @@ fn run_task<P>(
         let mut f = 0;
         let mut rec_off = 0u64;
         if k == 0 && task.first == 0 && !job.pre.is_empty() {
-            rec[..job.pre.len()].copy_from_slice(job.pre);
-            f = job.pre.len();
+            let pre = &job.pre[..job.pre.len().min(nf)];
+            rec[..pre.len()].copy_from_slice(pre);
+            f = pre.len();
             rec_off = job.pre_off;
         }
         while f < nf {
-            let (v, start, next) =
-                next_number(b, i, job.limits[f]).map_err(|(p, m)| (abs(p), m))?;
+            let (v, start, next) = match next_number(b, i) {
+                Ok(x) => x,
+                Err(e) => {
+                    let (p, m) = num_error(b, e, limits[f]);
+                    return Err((abs(p), m));
+                }
+            };
+            if v > limits[f] {
+                return Err((abs(start), format!("number larger than {}", limits[f])));
+            }
             if f == 0 {
                 rec_off = abs(start);
             }
@@ -969,19 +1019,21 @@ fn run_task<P>(
             f += 1;
             i = next;
         }
-        store(part, k, &rec[..nf], rec_off).map_err(|m| (rec_off, m))?;
+        if let Err(m) = store(part, k, &rec[..nf], rec_off) {
+            return Err((rec_off, m));
+        }
     }
     Ok(())
 }
 
 /// Runs every task of a block on its own part of the columns, in parallel; the first error
 /// in the file wins.
-fn run_tasks<P: Send>(
-    job: &BlockJob<'_>,
-    parts: Vec<P>,
-    store: &Store<'_, P>,
-) -> Result<Vec<P>, (u64, String)> {
-    let results: Vec<Result<P, (u64, String)>> = job
+fn run_tasks<P, F>(job: &BlockJob<'_>, parts: Vec<P>, store: &F) -> Result<Vec<P>, PosError>
+where
+    P: Send,
+    F: Fn(&mut P, usize, &[u64], u64) -> Result<(), String> + Sync,
+{
+    let results: Vec<Result<P, PosError>> = job
         .tasks
         .par_iter()
         .zip(parts.into_par_iter())
@@ -1021,6 +1073,7 @@ fn grow<T: Copy + Default>(v: &mut Vec<T>, n: usize, hint: u64) {
     if want > v.capacity() {
         let target = (hint.min(MAX_RESERVE.max(v.capacity() as u64 * 2)) as usize).max(want);
         v.reserve_exact(target - v.len());
+        advise_huge(v);
     }
     v.resize(want, T::default());
 }
@@ -1326,6 +1379,12 @@ pub fn parse_blocks<B: Blocks>(
                 if l.det.is_some() {
                     node_det.reserve_exact(cap);
                 }
+                advise_huge(&mut node_type);
+                advise_huge(&mut node_name);
+                advise_huge(&mut node_id);
+                advise_huge(&mut node_self);
+                advise_huge(&mut first_edge);
+                advise_huge(&mut node_det);
                 let ntypes = m.node_types.len() as u64;
                 let mut limits = vec![u32::MAX as u64; l.nf];
                 limits[l.size] = MAX_SELF_SIZE;
@@ -1446,6 +1505,9 @@ pub fn parse_blocks<B: Blocks>(
                 edge_type.reserve_exact(cap);
                 edge_name.reserve_exact(cap);
                 edge_to.reserve_exact(cap);
+                advise_huge(&mut edge_type);
+                advise_huge(&mut edge_name);
+                advise_huge(&mut edge_to);
                 let etypes = m.edge_types.len() as u64;
                 let n_nodes = node_type.len() as u64;
                 let nf = layout.as_ref().map_or(1, |l| l.nf as u64);

@@ -17,6 +17,7 @@
 
 use super::fxhash::FxHashMap;
 use super::graph::{HeapGraph, ROOT};
+use super::mem::column;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -156,14 +157,14 @@ fn retainer_counts(g: &HeapGraph, nodes: &[u32]) -> Vec<u8> {
 /// Children of each node in the dominator tree, as CSR (`first`, `kids`), in ordinal order.
 pub fn dominated(g: &HeapGraph) -> (Vec<u32>, Vec<u32>) {
     let n = g.n_nodes();
-    let mut first = vec![0u32; n + 1];
+    let mut first = column(n + 1, 0u32);
     for o in 1..n {
         first[g.idom[o] as usize + 1] += 1;
     }
     for i in 0..n {
         first[i + 1] += first[i];
     }
-    let mut kids = vec![0u32; n.saturating_sub(1)];
+    let mut kids = column(n.saturating_sub(1), 0u32);
     // `first[d]` serves as the fill pointer, then is restored by shifting.
     for o in 1..n {
         let d = g.idom[o] as usize;
@@ -192,7 +193,7 @@ pub fn aggregates(g: &HeapGraph) -> Aggregates {
     let mut by_loc: FxHashMap<AggKey, u32> = FxHashMap::default();
     let mut keys = Vec::new();
     let mut rows: Vec<ClassRow> = Vec::new();
-    let mut agg_of = vec![u32::MAX; n];
+    let mut agg_of = column(n, u32::MAX);
     let locs = &g.raw.locations; // sorted by node
     let mut li = 0;
     let n_object = g.types.n_object;

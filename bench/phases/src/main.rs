@@ -1,9 +1,11 @@
 //! Times the phases of memsleuth's heap engine on one snapshot: parsing, each step of the
 //! graph (`HeapGraph::build_opts`) and the Summary view, as `memsleuth summary` runs them.
 //!
-//!     bench-heap-phases FILE.heapsnapshot [--full]
+//!     bench-heap-phases FILE.heapsnapshot [--full] [--repeat N]
 //!
 //! `--full` reads and builds as `leaks` and `path` do (string contents and retainer lists).
+//! `--repeat N` runs everything N times and prints each run (compare the fastest: on a busy
+//! machine the others measure the neighbours).
 
 use memsleuth::heap::{self, summary};
 use std::sync::Mutex;
@@ -11,16 +13,47 @@ use std::time::Instant;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(path) = args.iter().find(|a| !a.starts_with("--")) else {
+    let Some(path) = args
+        .iter()
+        .enumerate()
+        .find(|(i, a)| !a.starts_with("--") && (*i == 0 || args[i - 1] != "--repeat"))
+        .map(|(_, a)| a)
+    else {
         eprintln!("usage: bench-heap-phases FILE.heapsnapshot [--full]");
         std::process::exit(2);
     };
     let full = args.iter().any(|a| a == "--full");
+    let repeat: usize = args
+        .iter()
+        .position(|a| a == "--repeat")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    for run in 0..repeat.max(1) {
+        if repeat > 1 {
+            println!("run {}", run + 1);
+        }
+        once(path, full);
+    }
+}
+
+/// CPU seconds (user + system) of this process so far, from /proc (10 ms resolution).
+fn cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // Fields 14 and 15 of /proc/PID/stat, counted after the command name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn once(path: &str, full: bool) {
+    let cpu0 = cpu();
     let start = Instant::now();
-    let steps: Mutex<Vec<(&'static str, f64)>> = Mutex::new(Vec::new());
+    let steps: Mutex<Vec<(&'static str, f64, f64)>> = Mutex::new(Vec::new());
     let on_step = |what: &'static str| {
         if let Ok(mut s) = steps.lock() {
-            s.push((what, start.elapsed().as_secs_f64()));
+            s.push((what, start.elapsed().as_secs_f64(), cpu() - cpu0));
         }
     };
     let mut opts = if full {
@@ -37,16 +70,19 @@ fn main() {
         }
     };
     let parsed = start.elapsed().as_secs_f64();
+    let cpu_parsed = cpu() - cpu0;
     let (n, m) = (raw.node_count(), raw.edge_count());
     let g = heap::HeapGraph::build_opts(raw, &opts.build);
     let built = start.elapsed().as_secs_f64();
+    let cpu_built = cpu() - cpu0;
     let s = summary::summarize(&g, path, 10);
     let done = start.elapsed().as_secs_f64();
+    let cpu_done = cpu() - cpu0;
     println!("{n} nodes, {m} edges, {} classes", s.classes.len());
-    println!("  {:>7.3} s  parse", parsed);
-    for (what, at) in steps.lock().map(|s| s.clone()).unwrap_or_default() {
-        println!("  {at:>7.3} s  graph: {what} done");
+    println!("  {:>7.3} s  parse (cpu {cpu_parsed:.2} s)", parsed);
+    for (what, at, c) in steps.lock().map(|s| s.clone()).unwrap_or_default() {
+        println!("  {at:>7.3} s  graph: {what} done (cpu {c:.2} s)");
     }
-    println!("  {:>7.3} s  graph built", built);
-    println!("  {:>7.3} s  summary", done);
+    println!("  {:>7.3} s  graph built (cpu {cpu_built:.2} s)", built);
+    println!("  {:>7.3} s  summary (cpu {cpu_done:.2} s)", done);
 }
