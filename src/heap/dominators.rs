@@ -20,7 +20,7 @@
 //! Retained sizes are then summed children-first (in reverse DFS order, as DevTools does).
 //! The DFS order is kept exactly because it decides which nodes are orphans and cliques.
 //!
-//! Memory: six `u32` arrays over the numbered nodes and one `u32` per essential edge, all
+//! Memory: five `u32` arrays over the numbered nodes and one `u32` per essential edge, all
 //! freed before the results (`idom`, `retained`) are made.
 
 use super::mem::{column, copy_of};
@@ -127,28 +127,12 @@ pub fn compute(raw: &RawSnapshot, essential: &[u64], self_size: &[u64]) -> Domin
     }
 
     // Essential predecessors of R in preorder numbers, grouped by target (CSR). Retainers
-    // outside R never lower a semidominator in R (see the module doc).
+    // outside R never lower a semidominator in R (see the module doc), and the tree parent
+    // is where the search for the semidominator starts anyway: neither is stored. The
+    // offsets are counted, summed, then counted down while filling, so that `first_pred[t]`
+    // ends as the start of t's predecessors (no second array of fill pointers).
     let mut first_pred = column(r_count + 2, 0u32);
-    for o in 0..n {
-        let po = pre[o] as usize;
-        if po > r_count {
-            continue;
-        }
-        for e in first_edge[o] as usize..first_edge[o + 1] as usize {
-            if bit(essential, e) {
-                let pt = pre[edge_to[e] as usize] as usize;
-                if pt <= r_count {
-                    first_pred[pt + 1] += 1;
-                }
-            }
-        }
-    }
-    for i in 1..first_pred.len() {
-        first_pred[i] += first_pred[i - 1];
-    }
-    let mut preds = column(first_pred[r_count + 1] as usize, 0u32);
-    {
-        let mut fill = copy_of(&first_pred);
+    let each_pred = |f: &mut dyn FnMut(usize, u32)| {
         for o in 0..n {
             let po = pre[o];
             if po as usize > r_count {
@@ -157,32 +141,47 @@ pub fn compute(raw: &RawSnapshot, essential: &[u64], self_size: &[u64]) -> Domin
             for e in first_edge[o] as usize..first_edge[o + 1] as usize {
                 if bit(essential, e) {
                     let pt = pre[edge_to[e] as usize] as usize;
-                    if pt <= r_count {
-                        preds[fill[pt] as usize] = po;
-                        fill[pt] += 1;
+                    if pt <= r_count && parent[pt] != po {
+                        f(pt, po);
                     }
                 }
             }
         }
+    };
+    each_pred(&mut |pt, _| first_pred[pt] += 1);
+    for i in 1..first_pred.len() {
+        first_pred[i] += first_pred[i - 1];
     }
+    let mut preds = column(first_pred[r_count + 1] as usize, 0u32);
+    each_pred(&mut |pt, po| {
+        first_pred[pt] -= 1;
+        preds[first_pred[pt] as usize] = po;
+    });
     drop(pre);
 
     // Semi-NCA (Georgiadis, Tarjan, Werneck), in preorder numbers. `anc` is the tree parent
     // compressed as in Lengauer–Tarjan's eval; `label[v]` is the smallest semidominator on
-    // v's compressed path; `idom` starts as the tree parent.
+    // v's compressed path; `idom` starts as the tree parent. Each semidominator is stored
+    // in `first_pred` at the index whose offset was just read for the last time, so the
+    // predecessor offsets become the semidominators without another array.
     let mut idom: Vec<u32> = copy_of(&parent[..=r_count]);
     let mut anc = parent;
     anc.truncate(r_count + 1);
-    let mut semi: Vec<u32> = column(r_count + 1, 0u32);
-    for (i, s) in semi.iter_mut().enumerate() {
-        *s = i as u32;
+    let mut label: Vec<u32> = column(r_count + 1, 0u32);
+    for (i, l) in label.iter_mut().enumerate() {
+        *l = i as u32;
     }
-    let mut label: Vec<u32> = copy_of(&semi);
     let mut path: Vec<u32> = Vec::new();
+    let mut held: Option<(usize, u32)> = None;
     for w in (2..=r_count).rev() {
+        let (lo, hi) = (first_pred[w] as usize, first_pred[w + 1] as usize);
+        // `first_pred[w + 1]` is read for the last time: it takes the semidominator of w + 1.
+        if let Some((v, sv)) = held.take() {
+            first_pred[v] = sv;
+        }
         // The tree parent is a predecessor (for orphans, through the root's extra edge).
         let mut s = anc[w];
-        for &v in &preds[first_pred[w] as usize..first_pred[w + 1] as usize] {
+        for &v in &preds[lo..hi] {
             // A predecessor numbered after `w` is already linked: the smallest
             // semidominator on its path to the first unlinked ancestor.
             let c = if v as usize <= w {
@@ -194,11 +193,14 @@ pub fn compute(raw: &RawSnapshot, essential: &[u64], self_size: &[u64]) -> Domin
                 s = c;
             }
         }
-        semi[w] = s;
         label[w] = s;
+        held = Some((w, s));
     }
+    if let Some((v, sv)) = held {
+        first_pred[v] = sv;
+    }
+    let semi = first_pred;
     drop(preds);
-    drop(first_pred);
     drop(label);
     drop(anc);
     drop(path);

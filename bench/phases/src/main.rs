@@ -47,13 +47,28 @@ fn cpu() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// Resident memory of this process now and at its peak, MiB (from /proc).
+fn rss() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+            / 1024
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
 fn once(path: &str, full: bool) {
     let cpu0 = cpu();
     let start = Instant::now();
-    let steps: Mutex<Vec<(&'static str, f64, f64)>> = Mutex::new(Vec::new());
+    let steps: Mutex<Vec<(&'static str, f64, f64, (u64, u64))>> = Mutex::new(Vec::new());
     let on_step = |what: &'static str| {
         if let Ok(mut s) = steps.lock() {
-            s.push((what, start.elapsed().as_secs_f64(), cpu() - cpu0));
+            s.push((what, start.elapsed().as_secs_f64(), cpu() - cpu0, rss()));
         }
     };
     let mut opts = if full {
@@ -71,6 +86,7 @@ fn once(path: &str, full: bool) {
     };
     let parsed = start.elapsed().as_secs_f64();
     let cpu_parsed = cpu() - cpu0;
+    let (rss_parsed, hwm_parsed) = rss();
     let (n, m) = (raw.node_count(), raw.edge_count());
     let g = heap::HeapGraph::build_opts(raw, &opts.build);
     let built = start.elapsed().as_secs_f64();
@@ -79,10 +95,12 @@ fn once(path: &str, full: bool) {
     let done = start.elapsed().as_secs_f64();
     let cpu_done = cpu() - cpu0;
     println!("{n} nodes, {m} edges, {} classes", s.classes.len());
-    println!("  {:>7.3} s  parse (cpu {cpu_parsed:.2} s)", parsed);
-    for (what, at, c) in steps.lock().map(|s| s.clone()).unwrap_or_default() {
-        println!("  {at:>7.3} s  graph: {what} done (cpu {c:.2} s)");
+    let (r, h) = (rss_parsed, hwm_parsed);
+    println!("  {parsed:>7.3} s  parse (cpu {cpu_parsed:.2} s, rss {r} MiB, peak {h} MiB)");
+    for (what, at, c, (r, h)) in steps.lock().map(|s| s.clone()).unwrap_or_default() {
+        println!("  {at:>7.3} s  graph: {what} done (cpu {c:.2} s, rss {r} MiB, peak {h} MiB)");
     }
     println!("  {:>7.3} s  graph built (cpu {cpu_built:.2} s)", built);
-    println!("  {:>7.3} s  summary (cpu {cpu_done:.2} s)", done);
+    let (r, h) = rss();
+    println!("  {done:>7.3} s  summary (cpu {cpu_done:.2} s, rss {r} MiB, peak {h} MiB)");
 }
