@@ -966,12 +966,13 @@ fn random_mutations_of_small_snapshots_never_panic() {
     }
 }
 
-/// The reader works on an 8 MiB buffer (`BLOCK` in parse.rs), refilled as it goes: no
-/// fixture is that large, so padding with whitespace puts a buffer boundary inside a number,
-/// a `\u` escape or a multi-byte UTF-8 character. The result must equal the unpadded parse.
+/// The reader takes the input in blocks of `input::BLOCK_DATA` bytes (8 MiB), a block
+/// boundary at every multiple of it: no fixture is that large, so padding with whitespace
+/// puts a boundary inside a number, a `\u` escape or a multi-byte UTF-8 character. The
+/// result must equal the unpadded parse.
 #[test]
 fn buffer_boundaries_inside_tokens_change_nothing() {
-    const BLOCK: usize = 8 << 20;
+    const BLOCK: usize = memsleuth::input::BLOCK_DATA;
     let base = real();
     // A string with raw UTF-8 (V8 writes escapes, other tools may not) and escapes.
     let strings = find(base, b"\"strings\":[", 0) + 11;
@@ -998,12 +999,11 @@ fn buffer_boundaries_inside_tokens_change_nothing() {
             );
         }
     };
-    // Padding right after an array's `[` puts the next refill boundary `BLOCK - pad` bytes
-    // into what follows it.
+    // Padding right after an array's `[` moves `target` to the next block boundary.
     let pad_after = |key: &[u8], target: usize| -> Vec<u8> {
         let at = find(&data, key, 0) + key.len();
         assert!(target >= at && target - at < BLOCK);
-        let pad = BLOCK - (target - at);
+        let pad = BLOCK - target % BLOCK;
         let mut v = data[..at].to_vec();
         v.extend(std::iter::repeat_n(b' ', pad));
         v.extend_from_slice(&data[at..]);
