@@ -281,6 +281,65 @@ impl<'a, B: Blocks> Src<'a, B> {
         }
     }
 
+    /// Passes over a JSON string (after skipping whitespace), refusing what
+    /// [`Src::string_into`] refuses, without decoding it.
+    fn skip_string(&mut self) -> Result<(), InputError> {
+        self.expect(b'"', "a string")?;
+        let start = self.offset() - 1;
+        loop {
+            if self.pos == self.len && !self.fill()? {
+                return Err(self.err_at(start, "unterminated string (input ends inside it)"));
+            }
+            while self.pos < self.len {
+                let b = self.buf[self.pos];
+                if b == b'"' || b == b'\\' || b < 0x20 {
+                    break;
+                }
+                self.pos += 1;
+            }
+            if self.pos == self.len {
+                continue;
+            }
+            let b = self.buf[self.pos];
+            if b == b'"' {
+                self.pos += 1;
+                return Ok(());
+            }
+            if b < 0x20 {
+                return Err(self.err(format!(
+                    "control character {} inside a string",
+                    describe_byte(b)
+                )));
+            }
+            let esc_off = self.offset();
+            self.pos += 1;
+            let Some(e) = self.peek()? else {
+                return Err(self.err_at(start, "unterminated string (input ends inside it)"));
+            };
+            self.pos += 1;
+            match e {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                b'u' => {
+                    for _ in 0..4 {
+                        let Some(h) = self.peek()? else {
+                            return Err(self.err_at(esc_off, "truncated \\u escape"));
+                        };
+                        if !h.is_ascii_hexdigit() {
+                            return Err(self.err_at(esc_off, "invalid \\u escape"));
+                        }
+                        self.pos += 1;
+                    }
+                }
+                other => {
+                    return Err(self.err_at(
+                        esc_off,
+                        format!("invalid escape \\{}", describe_byte(other)),
+                    ));
+                }
+            }
+        }
+    }
+
     /// Reads a JSON string (after skipping whitespace) into `out`.
     fn string_into(&mut self, out: &mut String) -> Result<(), InputError> {
         self.expect(b'"', "a string")?;
@@ -1681,7 +1740,6 @@ pub fn parse_blocks<B: Blocks>(
                     }
                     _ => None,
                 };
-                let mut scratch = String::new();
                 src.expect(b'[', "`[` opening the `strings` array")?;
                 let mut first = true;
                 loop {
@@ -1717,8 +1775,7 @@ pub fn parse_blocks<B: Blocks>(
                         strings.data = s;
                         r?;
                     } else {
-                        scratch.clear();
-                        src.string_into(&mut scratch)?;
+                        src.skip_string()?;
                     }
                     strings.finish_one();
                     if strings.len() >= u32::MAX as usize {
@@ -1874,6 +1931,47 @@ mod tests {
         );
         let e = parse(&s).unwrap_err();
         assert!(e.to_string().contains("larger than 4294967295"), "{e}");
+    }
+
+    /// Strings whose text is not kept (`string_contents: false`) are checked like the others:
+    /// the same input is refused the same way whether it is kept or not.
+    #[test]
+    fn skipped_strings_are_checked_like_kept_ones() {
+        let lean = ParseOptions {
+            string_contents: false,
+        };
+        // Node 1 is a `string` node (type 2) named by string 3, which nothing else names.
+        let head = HEAD.replace("\"object\"]", "\"string\"]");
+        let snap = |s3: &str| {
+            format!(
+                "{head}\"nodes\":[1,1,1,0,1,2,3,3,10,0],\"edges\":[1,2,5],\"strings\":[\"<dummy>\",\"\",\"a\",{s3}]}}"
+            )
+        };
+        let ok = snap("\"fine \\u00e9 \\n\"");
+        let full = parse(&ok).unwrap();
+        let skipped = parse_blocks(ReadBlocks::new(ok.as_bytes()), "t", &|_| {}, lean).unwrap();
+        assert_eq!(full.strings.get(3), "fine é \n");
+        assert_eq!(skipped.strings.get(3), "");
+        assert_eq!(skipped.strings.get(2), "a");
+        for bad in [
+            "\"tab\there\"",
+            "\"bad \\x escape\"",
+            "\"cut \\u12\"",
+            "\"hex \\u12zz\"",
+            "\"never ends",
+        ] {
+            let text = snap(bad);
+            let a = parse(&text).unwrap_err().to_string();
+            let b = parse_blocks(
+                ReadBlocks::new(text.as_bytes()),
+                "t.heapsnapshot",
+                &|_| {},
+                lean,
+            )
+            .unwrap_err()
+            .to_string();
+            assert_eq!(a, b, "{bad}");
+        }
     }
 
     /// Regression: a snapshot holding one object of 4 GiB or more (an `ArrayBuffer` of
