@@ -100,7 +100,7 @@ pub fn compute_raw(
     // Per name string: the class of object and native nodes so named (detached ones apart).
     let mut by_string: Vec<u32> = vec![UNSET; raw.strings.len()];
     let mut by_string_detached: FxHashMap<u32, u32> = FxHashMap::default();
-    let mut by_type: HashMap<u8, u32> = HashMap::new();
+    let mut by_type: [u32; 256] = [UNSET; 256];
     let mut class_of = super::mem::column(n, 0u32);
     let class_for_name = |it: &mut Interner, raw_name: &str, detached: bool| -> u32 {
         let mut name = if detached {
@@ -153,14 +153,16 @@ pub fn compute_raw(
         } else if ty == t.n_regexp {
             c_re
         } else {
-            *by_type.entry(ty).or_insert_with(|| {
+            let slot = &mut by_type[ty as usize];
+            if *slot == UNSET {
                 let tn = raw
                     .meta
                     .node_types
                     .get(ty as usize)
                     .map_or("", |s| s.as_str());
-                it.add(&format!("({tn})"))
-            })
+                *slot = it.add(&format!("({tn})"));
+            }
+            *slot
         };
     }
     drop(by_string);
