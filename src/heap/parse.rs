@@ -1172,11 +1172,18 @@ fn split_sizes<'a, T>(mut s: &'a mut [T], sizes: &[usize]) -> Vec<&'a mut [T]> {
 }
 
 /// Lengthens a column by `n` zeroed values, growing its capacity towards `hint` (the
-/// header's count) rather than doubling past it.
+/// header's count, 0 if none) rather than doubling past it.
 fn grow<T: Copy + Default>(v: &mut Vec<T>, n: usize, hint: u64) {
     let want = v.len() + n;
     if want > v.capacity() {
-        let target = (hint.min(MAX_RESERVE.max(v.capacity() as u64 * 2)) as usize).max(want);
+        // Doubling (amortized), but not past the header's count while it is still ahead.
+        let doubled = (v.capacity() as u64 * 2).max(1 << 16);
+        let target = if hint > want as u64 {
+            hint.min(doubled)
+        } else {
+            doubled
+        };
+        let target = (target as usize).max(want);
         v.reserve_exact(target - v.len());
         advise_huge(v);
     }
