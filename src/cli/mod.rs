@@ -2,6 +2,8 @@
 //! Only this layer (and `main.rs`) touches stdout, stderr, the environment and exit codes.
 
 pub mod alerts;
+pub mod applog;
+pub mod color;
 pub mod demo;
 pub mod diff;
 pub mod gc;
@@ -10,6 +12,7 @@ pub mod metrics;
 pub mod path;
 pub mod python;
 pub mod report;
+pub mod shell;
 pub mod summary;
 
 use std::io::Write;
