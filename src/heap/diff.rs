@@ -11,9 +11,9 @@
 //! ```
 //! Rows without a change are left out; rows are sorted by `size_delta`, descending.
 
+use super::fxhash::FxHashMap;
 use super::graph::HeapGraph;
 use super::names::{self, ClassNames};
-use super::fxhash::FxHashMap;
 use super::summary::{AggKey, key_string};
 use serde::Serialize;
 use std::collections::HashMap;

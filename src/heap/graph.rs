@@ -9,7 +9,7 @@
 //! runs them in cannot leak into the results.
 
 use super::dominators;
-use super::mem::{column, copy_of};
+use super::mem::{column, column_with};
 use super::names::{self, ClassNames, InterfaceDef};
 use super::parse::RawSnapshot;
 use rayon::prelude::*;
@@ -718,30 +718,52 @@ fn bfs(
 }
 
 /// `buildRetainers`: incoming edges per node, slots filled back to front like DevTools.
+///
+/// Two threads, one per half of the edges (split at a node): for every target, the first
+/// half's edges take the top slots and the second half's the ones below them, each half
+/// counting down, which is the order DevTools' single pass leaves.
 fn build_retainers(raw: &RawSnapshot) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+    use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
     let n = raw.node_count();
     let m = raw.edge_count();
-    let mut first = column(n + 1, 0u32);
-    for &t in &raw.edge_to {
-        first[t as usize + 1] += 1;
-    }
-    for i in 0..n {
-        first[i + 1] += first[i];
-    }
-    // `fill[t]` counts down from the end of t's slots.
-    let mut fill: Vec<u32> = copy_of(&first[1..]);
-    let mut ret_node = column(m, 0u32);
-    let mut ret_edge = column(m, 0u32);
-    for o in 0..n {
-        for e in raw.first_edge[o] as usize..raw.first_edge[o + 1] as usize {
-            let t = raw.edge_to[e] as usize;
-            fill[t] -= 1;
-            let slot = fill[t] as usize;
-            ret_node[slot] = o as u32;
-            ret_edge[slot] = e as u32;
+    let fe = &raw.first_edge;
+    // The first node whose edges start in the second half.
+    let mid = fe.partition_point(|&e| (e as usize) < m / 2).min(n);
+    let count = |nodes: std::ops::Range<usize>| {
+        let mut c = column(n, 0u32);
+        for &t in &raw.edge_to[fe[nodes.start] as usize..fe[nodes.end] as usize] {
+            c[t as usize] += 1;
         }
+        c
+    };
+    let (mut low, mut high) = rayon::join(|| count(0..mid), || count(mid..n));
+    let mut first = column(n + 1, 0u32);
+    for t in 0..n {
+        first[t + 1] = first[t] + low[t] + high[t];
+        // Where each half starts counting down: the end of t's slots for the first half,
+        // below the first half's slots for the second.
+        high[t] = first[t + 1] - low[t];
+        low[t] = first[t + 1];
     }
-    (first, ret_node, ret_edge)
+    let ret_node: Vec<AtomicU32> = column_with(m, || AtomicU32::new(0));
+    let ret_edge: Vec<AtomicU32> = column_with(m, || AtomicU32::new(0));
+    let fill = |nodes: std::ops::Range<usize>, next: &mut [u32]| {
+        for o in nodes {
+            for e in fe[o] as usize..fe[o + 1] as usize {
+                let t = raw.edge_to[e] as usize;
+                next[t] -= 1;
+                let slot = next[t] as usize;
+                // Each slot is written once, by one of the two threads.
+                ret_node[slot].store(o as u32, Relaxed);
+                ret_edge[slot].store(e as u32, Relaxed);
+            }
+        }
+    };
+    rayon::join(|| fill(0..mid, &mut low), || fill(mid..n, &mut high));
+    drop((low, high));
+    let plain =
+        |v: Vec<AtomicU32>| -> Vec<u32> { v.into_iter().map(AtomicU32::into_inner).collect() };
+    (first, plain(ret_node), plain(ret_edge))
 }
 
 /// Matches `^\d+( / part of key \(.*? @\d+\) -> value \(.*? @\d+\) pair in WeakMap \(table @(\d+)\))$`
@@ -819,6 +841,40 @@ mod tests {
         assert!(parse_weakmap_name("x / part of key").is_none());
         let tricky = "3 / part of key (a @1) b @2) -> value (c @3) pair in WeakMap (table @4)";
         assert_eq!(parse_weakmap_name(tricky).map(|x| x.0), Some(4));
+    }
+
+    /// The two-thread fill leaves DevTools' order: per target, retainers by descending edge.
+    #[test]
+    fn retainers_in_devtools_order() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/heap/node20-mixed.heapsnapshot.gz"
+        );
+        let raw = crate::heap::read(path, &|_| {}).unwrap();
+        let (first, ret_node, ret_edge) = build_retainers(&raw);
+        // DevTools' single pass.
+        let n = raw.node_count();
+        let mut want_first = vec![0u32; n + 1];
+        for &t in &raw.edge_to {
+            want_first[t as usize + 1] += 1;
+        }
+        for i in 0..n {
+            want_first[i + 1] += want_first[i];
+        }
+        let mut fill: Vec<u32> = want_first[1..].to_vec();
+        let mut want_node = vec![0u32; raw.edge_count()];
+        let mut want_edge = vec![0u32; raw.edge_count()];
+        for o in 0..n {
+            for e in raw.first_edge[o] as usize..raw.first_edge[o + 1] as usize {
+                let t = raw.edge_to[e] as usize;
+                fill[t] -= 1;
+                want_node[fill[t] as usize] = o as u32;
+                want_edge[fill[t] as usize] = e as u32;
+            }
+        }
+        assert_eq!(first, want_first);
+        assert_eq!(ret_node, want_node);
+        assert_eq!(ret_edge, want_edge);
     }
 
     #[test]

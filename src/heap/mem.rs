@@ -58,3 +58,11 @@ pub fn copy_of<T: Clone>(s: &[T]) -> Vec<T> {
     v.extend_from_slice(s);
     v
 }
+
+/// A column of `n` values made by `f`, on huge pages when large.
+pub fn column_with<T>(n: usize, mut f: impl FnMut() -> T) -> Vec<T> {
+    let mut v = Vec::with_capacity(n);
+    advise_huge(&mut v);
+    v.extend((0..n).map(|_| f()));
+    v
+}
