@@ -32,6 +32,12 @@ pub fn read_with(
     parse::parse_blocks(blocks, &name, progress, opts)
 }
 
+/// Reads a snapshot as far as the leak finder needs earlier snapshots ([`parse::parse_ids`]).
+pub fn read_ids(path: &str, progress: parse::Progress<'_>) -> Result<parse::NodeIds, InputError> {
+    let (name, blocks) = crate::input::open_stream(path)?;
+    parse::parse_ids(blocks, &name, progress)
+}
+
 /// What to read and build of a snapshot.
 #[derive(Clone, Copy, Default)]
 pub struct LoadOptions<'a> {

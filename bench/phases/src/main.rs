@@ -1,9 +1,10 @@
 //! Times the phases of memsleuth's heap engine on one snapshot: parsing, each step of the
 //! graph (`HeapGraph::build_opts`) and the Summary view, as `memsleuth summary` runs them.
 //!
-//!     bench-heap-phases FILE.heapsnapshot [--full] [--repeat N]
+//!     bench-heap-phases FILE.heapsnapshot [--full | --ids] [--repeat N]
 //!
-//! `--full` reads and builds as `leaks` and `path` do (string contents and retainer lists).
+//! `--full` reads and builds as `leaks` and `path` do (string contents and retainer lists);
+//! `--ids` reads only what `leaks` reads of its earlier snapshots.
 //! `--repeat N` runs everything N times and prints each run (compare the fastest: on a busy
 //! machine the others measure the neighbours).
 
@@ -23,6 +24,23 @@ fn main() {
         std::process::exit(2);
     };
     let full = args.iter().any(|a| a == "--full");
+    if args.iter().any(|a| a == "--ids") {
+        // What `leaks` reads of its earlier snapshots.
+        let cpu0 = cpu();
+        let start = Instant::now();
+        let ids = heap::read_ids(path, &|_| {}).unwrap_or_else(|e| {
+            eprintln!("{e}");
+            std::process::exit(2);
+        });
+        let (r, h) = rss();
+        println!(
+            "ids of {} nodes: {:.3} s (cpu {:.2} s, rss {r} MiB, peak {h} MiB)",
+            ids.node_id.len(),
+            start.elapsed().as_secs_f64(),
+            cpu() - cpu0
+        );
+        return;
+    }
     let repeat: usize = args
         .iter()
         .position(|a| a == "--repeat")
