@@ -1626,6 +1626,17 @@ fn parse_impl<B: Blocks>(
                         ),
                     ));
                 }
+                // Every size sum (retained sizes, class totals, the total) stays exact and
+                // cannot overflow when the sizes add up to at most 2^53 (8 PiB, far past any
+                // real heap).
+                let total = node_self.iter().fold(0u64, |a, &s| a.saturating_add(s));
+                if total > MAX_SELF_SIZE {
+                    return Err(InputError::at_byte(
+                        name,
+                        nodes_off,
+                        format!("self sizes add up to more than {MAX_SELF_SIZE} bytes"),
+                    ));
+                }
                 // Edge counts into their prefix sums, in place.
                 let mut sum: u64 = 0;
                 for fe in first_edge.iter_mut() {
@@ -2106,6 +2117,12 @@ mod tests {
             let r = parse(&s).unwrap();
             assert_eq!(r.node_self, vec![0, size]);
         }
+        // Sizes adding up past 2^53 would no longer sum exactly (nor fit a u64, in the end).
+        let s = format!(
+            "{HEAD}\"nodes\":[1,1,1,9007199254740992,1,2,2,3,9007199254740992,0],\"edges\":[1,2,5],\"strings\":[\"<dummy>\",\"\",\"a\",\"x\"]}}"
+        );
+        let e = parse(&s).unwrap_err();
+        assert!(e.to_string().contains("add up to more than"), "{e}");
         let s = format!(
             "{HEAD}\"nodes\":[1,1,1,0,1,2,2,3,9007199254740993,0],\"edges\":[1,2,5],\"strings\":[\"\"]}}"
         );
