@@ -186,8 +186,14 @@ impl<R: Read> Blocks for ReadBlocks<R> {
         if self.done {
             return Ok(None);
         }
+        // Grown as the data comes (small inputs never touch 8 MiB), unlike `read_block`.
         let mut buf = spare.unwrap_or_default();
-        let end = read_block(&mut self.r, &mut buf)?;
+        buf.clear();
+        buf.resize(BLOCK_HEAD, 0);
+        (&mut self.r)
+            .take(BLOCK_DATA as u64)
+            .read_to_end(&mut buf)?;
+        let end = buf.len();
         if end == BLOCK_HEAD {
             self.done = true;
             return Ok(None);
