@@ -1282,7 +1282,10 @@ fn task_sizes(job: &BlockJob<'_>) -> Vec<usize> {
 }
 
 /// Strings that something other than a `string` node names: node names of other types and
-/// the names of named edges. Index `i` is bit `i % 64` of word `i / 64`.
+/// the names of named edges. Index `i` is bit `i % 64` of word `i / 64`. One bitset per
+/// thread, then merged. `None` when the largest index named is out of proportion to the
+/// snapshot (the file is then refused once the strings are counted; a bitset that large
+/// would only use memory on the way).
 fn named_by_others(
     node_type: &[u8],
     node_name: &[u32],
@@ -1291,45 +1294,51 @@ fn named_by_others(
     string_type: u8,
     named: &[bool],
     n_strings: usize,
-) -> Vec<u64> {
+) -> Option<Vec<u64>> {
+    if n_strings > 2 * (node_type.len() + edge_type.len()) + 1024 {
+        return None;
+    }
     let words = n_strings.div_ceil(64);
-    let mark = |mut acc: Vec<u64>, s: u32| {
-        if let Some(w) = acc.get_mut(s as usize / 64) {
+    let parts = rayon::current_num_threads().max(1);
+    let chunk = |len: usize| len.div_ceil(parts).max(1);
+    let mark = |set: &mut [u64], s: u32| {
+        if let Some(w) = set.get_mut(s as usize / 64) {
             *w |= 1 << (s % 64);
         }
-        acc
     };
-    let or = |mut a: Vec<u64>, b: Vec<u64>| {
-        for (x, y) in a.iter_mut().zip(b) {
+    let node_sets: Vec<Vec<u64>> = node_type
+        .par_chunks(chunk(node_type.len()))
+        .zip(node_name.par_chunks(chunk(node_type.len())))
+        .map(|(ts, ss)| {
+            let mut set = vec![0u64; words];
+            for (&t, &s) in ts.iter().zip(ss) {
+                if t != string_type {
+                    mark(&mut set, s);
+                }
+            }
+            set
+        })
+        .collect();
+    let edge_sets: Vec<Vec<u64>> = edge_type
+        .par_chunks(chunk(edge_type.len()))
+        .zip(edge_name.par_chunks(chunk(edge_type.len())))
+        .map(|(ts, ss)| {
+            let mut set = vec![0u64; words];
+            for (&t, &s) in ts.iter().zip(ss) {
+                if named.get(t as usize).copied().unwrap_or(false) {
+                    mark(&mut set, s);
+                }
+            }
+            set
+        })
+        .collect();
+    let mut all = vec![0u64; words];
+    for set in node_sets.iter().chain(&edge_sets) {
+        for (x, y) in all.iter_mut().zip(set) {
             *x |= y;
         }
-        a
-    };
-    let by_nodes = node_type
-        .par_iter()
-        .zip(node_name.par_iter())
-        .with_min_len(1 << 16)
-        .fold(
-            || vec![0u64; words],
-            |acc, (&t, &s)| if t != string_type { mark(acc, s) } else { acc },
-        )
-        .reduce(|| vec![0u64; words], or);
-    let by_edges = edge_type
-        .par_iter()
-        .zip(edge_name.par_iter())
-        .with_min_len(1 << 16)
-        .fold(
-            || vec![0u64; words],
-            |acc, (&t, &s)| {
-                if named.get(t as usize).copied().unwrap_or(false) {
-                    mark(acc, s)
-                } else {
-                    acc
-                }
-            },
-        )
-        .reduce(|| vec![0u64; words], or);
-    or(by_nodes, by_edges)
+    }
+    Some(all)
 }
 
 /// Parses a whole snapshot from a reader. `name` is used in error messages.
@@ -1820,9 +1829,9 @@ fn parse_impl<B: Blocks>(
                             .map(|t| t != "element" && t != "hidden")
                             .collect();
                         let n = max_node_str.0.max(max_edge_str.0) as usize + 1;
-                        Some(named_by_others(
+                        named_by_others(
                             &node_type, &node_name, &edge_type, &edge_name, st as u8, &named, n,
-                        ))
+                        )
                     }
                     _ => None,
                 };
