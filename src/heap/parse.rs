@@ -175,6 +175,8 @@ struct Src<'a, B: Blocks> {
     progress: Progress<'a>,
     /// A block buffer to hand back at the next fill.
     spare: Option<Vec<u8>>,
+    /// Bytes of a numeric block per task ([`PART`]; smaller in tests of the splitting).
+    part: usize,
 }
 
 impl<'a, B: Blocks> Src<'a, B> {
@@ -189,6 +191,7 @@ impl<'a, B: Blocks> Src<'a, B> {
             eof: false,
             progress,
             spare: None,
+            part: PART,
         }
     }
 
@@ -638,7 +641,7 @@ impl<'a, B: Blocks> Src<'a, B> {
                 }
             };
             let w_off = self.offset();
-            let plan = plan_block(&window[..cut], w_off, carry.len(), nf);
+            let plan = plan_block(&window[..cut], w_off, carry.len(), nf, self.part);
             if plan.close.is_none() && self.eof {
                 // Truncated: say so before the records are checked, as the last number
                 // may be cut short ("15141" read as "1514") and fail a check misleadingly.
@@ -754,9 +757,10 @@ struct Plan {
 /// Counts the numbers of the parts of `b` in parallel and tells each part which records it
 /// parses: a record belongs to the part holding its first value. `carried` values of a
 /// record precede the block.
-fn plan_block(b: &[u8], off: u64, carried: usize, nf: usize) -> Plan {
+fn plan_block(b: &[u8], off: u64, carried: usize, nf: usize, part: usize) -> Plan {
+    let part = part.max(1);
     let mut bounds = vec![0usize];
-    let mut at = PART;
+    let mut at = part;
     while at < b.len() {
         let mut c = at;
         while c < b.len() && b[c].is_ascii_digit() {
@@ -765,7 +769,7 @@ fn plan_block(b: &[u8], off: u64, carried: usize, nf: usize) -> Plan {
         if c < b.len() {
             bounds.push(c);
         }
-        at = c + PART;
+        at = c + part;
     }
     bounds.push(b.len());
     bounds.dedup();
@@ -1357,7 +1361,26 @@ pub fn parse_blocks<B: Blocks>(
     progress: Progress<'_>,
     opts: ParseOptions,
 ) -> Result<RawSnapshot, InputError> {
-    parse_impl(blocks, name, progress, opts, false)
+    parse_impl(blocks, name, progress, opts, false, PART)
+}
+
+/// [`parse_reader`] with numeric blocks cut into parts of `part` bytes instead of 256 KiB,
+/// so that small inputs exercise how records are shared out between parts (tests, fuzzing).
+/// The result must be the same for every `part`.
+#[doc(hidden)]
+pub fn parse_reader_parts<R: Read>(
+    r: R,
+    name: &str,
+    part: usize,
+) -> Result<RawSnapshot, InputError> {
+    parse_impl(
+        ReadBlocks::new(r),
+        name,
+        &|_| {},
+        ParseOptions::default(),
+        false,
+        part,
+    )
 }
 
 /// What the leak finder needs of a snapshot other than the last one: the nodes' ids, types
@@ -1384,7 +1407,7 @@ pub fn parse_ids<B: Blocks>(
     name: &str,
     progress: Progress<'_>,
 ) -> Result<NodeIds, InputError> {
-    let raw = parse_impl(blocks, name, progress, ParseOptions::default(), true)?;
+    let raw = parse_impl(blocks, name, progress, ParseOptions::default(), true, PART)?;
     Ok(NodeIds {
         self_total: raw.node_self.iter().sum(),
         root_children: raw.edge_to,
@@ -1396,15 +1419,18 @@ pub fn parse_ids<B: Blocks>(
     })
 }
 
-/// The parser. `ids_only`: store the root's edges only and no locations ([`parse_ids`]).
+/// The parser. `ids_only`: store the root's edges only and no locations ([`parse_ids`]);
+/// `part`: bytes of a numeric block per task.
 fn parse_impl<B: Blocks>(
     blocks: B,
     name: &str,
     progress: Progress<'_>,
     opts: ParseOptions,
     ids_only: bool,
+    part: usize,
 ) -> Result<RawSnapshot, InputError> {
     let mut src = Src::new(blocks, name, progress);
+    src.part = part;
     match src.skip_ws()? {
         None => return Err(InputError::whole(name, "empty file: not a heap snapshot")),
         Some(b'{') => src.pos += 1,
@@ -2026,6 +2052,43 @@ mod tests {
         );
         let e = parse(&s).unwrap_err();
         assert!(e.to_string().contains("larger than 4294967295"), "{e}");
+    }
+
+    /// The columns of two parses, for comparing them.
+    fn columns(r: &RawSnapshot) -> impl PartialEq + std::fmt::Debug {
+        (
+            (
+                &r.node_type,
+                &r.node_name,
+                &r.node_id,
+                &r.node_self,
+                &r.node_det,
+            ),
+            (&r.first_edge, &r.edge_type, &r.edge_name, &r.edge_to),
+            &r.locations,
+            (0..r.strings.len() as u32)
+                .map(|i| r.strings.get(i).to_string())
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// However a block is cut into parts, each record is read once, whole, by the part
+    /// holding its first value: the columns do not depend on the part size.
+    #[test]
+    fn part_size_changes_nothing() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/heap/node24-mixed.heapsnapshot.gz"
+        );
+        let mut gz = Vec::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+            .read_to_end(&mut gz)
+            .unwrap();
+        let want = parse_reader(&gz[..], "t", &|_| {}).unwrap();
+        for part in [1, 5, 64, 97, 4096] {
+            let got = parse_reader_parts(&gz[..], "t", part).unwrap();
+            assert!(columns(&got) == columns(&want), "part size {part}");
+        }
     }
 
     /// `parse_ids` keeps what the leak finder reads of earlier snapshots, equal to a whole
