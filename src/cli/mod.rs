@@ -29,10 +29,15 @@ pub enum Format {
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());
-    serde_json::to_writer_pretty(&mut w, value)?;
-    writeln!(w)?;
-    w.flush()?;
-    Ok(())
+    let written = serde_json::to_writer_pretty(&mut w, value)
+        .map_err(std::io::Error::from)
+        .and_then(|_| writeln!(w))
+        .and_then(|_| w.flush());
+    match written {
+        // A closed pipe (`| head`) is not an error, as for text.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
 }
 
 /// Prints text on stdout through a buffer; a closed pipe (`| head`) is not an error.
@@ -90,4 +95,27 @@ pub fn load_snapshot_with(
         pb.finish_and_clear();
     }
     Ok(graph?)
+}
+
+/// Reads a snapshot only as far as its ids (the leak finder's earlier snapshots), with a
+/// progress bar on a terminal. The columns are dropped once the ids are taken.
+pub fn load_snapshot_ids(path: &str) -> anyhow::Result<crate::heap::ids::SnapshotIds> {
+    let size = if path == "-" {
+        None
+    } else {
+        std::fs::metadata(path).ok().map(|m| m.len())
+    };
+    let pb = size.and_then(|s| progress_bar(s, path));
+    let raw = {
+        let report = |n: u64| {
+            if let Some(pb) = &pb {
+                pb.set_position(n.min(pb.length().unwrap_or(n)));
+            }
+        };
+        crate::heap::read(path, &report)
+    };
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    Ok(crate::heap::ids::SnapshotIds::from_raw(&raw?))
 }

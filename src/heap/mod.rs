@@ -2,10 +2,12 @@
 //! (adjusted shallow sizes, dominators, retained sizes, distances, class names, Summary and
 //! Comparison views), plus retainer paths and source locations for the leak finder.
 
+pub mod alloc;
 pub mod diff;
 pub mod dominators;
 pub mod fxhash;
 pub mod graph;
+pub mod ids;
 pub mod mem;
 pub mod names;
 pub mod parse;

@@ -46,6 +46,9 @@ pub struct Meta {
     pub edge_fields: Vec<String>,
     pub edge_types: Vec<String>,
     pub location_fields: Vec<String>,
+    /// Field names of `trace_function_infos` and `trace_tree` rows (allocation stacks).
+    pub trace_function_info_fields: Vec<String>,
+    pub trace_node_fields: Vec<String>,
     pub node_count: u64,
     pub edge_count: u64,
     pub extra_native_bytes: u64,
@@ -109,6 +112,10 @@ pub struct RawSnapshot {
     /// `(ordinal, script_id, line, column)`, 0-based line and column, as in the file.
     pub locations: Vec<[u32; 4]>,
     pub strings: Strings,
+    /// `trace_node_id` per node; empty when absent or all zero (no allocation tracking).
+    pub node_trace: Vec<u32>,
+    /// Allocation stacks (`trace_function_infos`, `trace_tree`); empty without tracking.
+    pub alloc: super::alloc::AllocTraces,
 }
 
 impl RawSnapshot {
@@ -156,6 +163,10 @@ struct MetaJson {
     edge_types: Vec<serde_json::Value>,
     #[serde(default)]
     location_fields: Vec<String>,
+    #[serde(default)]
+    trace_function_info_fields: Vec<String>,
+    #[serde(default)]
+    trace_node_fields: Vec<String>,
 }
 
 /// Progress callback: bytes consumed so far.
@@ -1233,6 +1244,7 @@ struct NodeLayout {
     size: usize,
     ec: usize,
     det: Option<usize>,
+    trace: Option<usize>,
 }
 
 /// Divides node-array indexes by the node field count without a division per edge
@@ -1267,6 +1279,7 @@ struct NodePart<'a> {
     id: &'a mut [u32],
     size: &'a mut [u64],
     det: &'a mut [u8],
+    trace: &'a mut [u32],
     ec: &'a mut [u32],
     max_name: (u32, u64),
 }
@@ -1449,6 +1462,8 @@ fn parse_impl<B: Blocks>(
     let mut node_id: Vec<u32> = Vec::new();
     let mut node_self: Vec<u64> = Vec::new();
     let mut node_det: Vec<u8> = Vec::new();
+    let mut node_trace: Vec<u32> = Vec::new();
+    let mut alloc = super::alloc::AllocTraces::default();
     let mut first_edge: Vec<u32> = Vec::new();
     let mut edge_type: Vec<u8> = Vec::new();
     let mut edge_name: Vec<u32> = Vec::new();
@@ -1514,6 +1529,7 @@ fn parse_impl<B: Blocks>(
                     size: need(&m.node_fields, "self_size", "node_fields")?,
                     ec: need(&m.node_fields, "edge_count", "node_fields")?,
                     det: field_index(&m.node_fields, "detachedness"),
+                    trace: field_index(&m.node_fields, "trace_node_id"),
                 };
                 let el = (
                     m.edge_fields.len(),
@@ -1541,6 +1557,8 @@ fn parse_impl<B: Blocks>(
                     edge_fields: m.edge_fields.clone(),
                     edge_types,
                     location_fields: m.location_fields.clone(),
+                    trace_function_info_fields: m.trace_function_info_fields.clone(),
+                    trace_node_fields: m.trace_node_fields.clone(),
                     node_count: h.node_count.unwrap_or(0),
                     edge_count: h.edge_count.unwrap_or(0),
                     extra_native_bytes: if extra.is_finite() && extra > 0.0 {
@@ -1585,6 +1603,7 @@ fn parse_impl<B: Blocks>(
                 let mut limits = vec![u32::MAX as u64; l.nf];
                 limits[l.size] = MAX_SELF_SIZE;
                 let det_field = if ids_only { None } else { l.det };
+                let trace_field = if ids_only { None } else { l.trace };
                 let store = |p: &mut NodePart<'_>, k: usize, rec: &[u64], _: u64| {
                     let t = rec[l.t];
                     if t >= ntypes {
@@ -1604,10 +1623,14 @@ fn parse_impl<B: Blocks>(
                     if let Some(d) = det_field {
                         p.det[k] = (rec[d] & 3) as u8;
                     }
+                    if let Some(t) = trace_field {
+                        p.trace[k] = rec[t] as u32;
+                    }
                     p.ec[k] = rec[l.ec] as u32;
                     Ok(())
                 };
                 let has_det = det_field.is_some();
+                let has_trace = trace_field.is_some();
                 src.numeric_array("nodes", l.nf, &limits, &mut |job| {
                     if job.first_record + job.records as u64 > u32::MAX as u64 - 1 {
                         return Err((job.off, "more than 4294967294 nodes".into()));
@@ -1622,6 +1645,9 @@ fn parse_impl<B: Blocks>(
                     if has_det {
                         grow(&mut node_det, n, hint);
                     }
+                    if has_trace {
+                        grow(&mut node_trace, n, hint);
+                    }
                     let sizes = task_sizes(job);
                     let mut ty = split_sizes(&mut node_type[at..], &sizes).into_iter();
                     let mut nm = split_sizes(&mut node_name[at..], &sizes).into_iter();
@@ -1630,6 +1656,8 @@ fn parse_impl<B: Blocks>(
                     let mut ec = split_sizes(&mut first_edge[at..], &sizes).into_iter();
                     let det_from = at.min(node_det.len());
                     let mut det = split_sizes(&mut node_det[det_from..], &sizes).into_iter();
+                    let trace_from = at.min(node_trace.len());
+                    let mut trace = split_sizes(&mut node_trace[trace_from..], &sizes).into_iter();
                     let parts: Vec<NodePart<'_>> = job
                         .tasks
                         .iter()
@@ -1640,6 +1668,7 @@ fn parse_impl<B: Blocks>(
                             id: id.next().unwrap_or_default(),
                             size: sz.next().unwrap_or_default(),
                             det: det.next().unwrap_or_default(),
+                            trace: trace.next().unwrap_or_default(),
                             ec: ec.next().unwrap_or_default(),
                             max_name: (0, 0),
                         })
@@ -1792,6 +1821,46 @@ fn parse_impl<B: Blocks>(
                     edge_name.truncate(k);
                     edge_to.truncate(k);
                 }
+            }
+            "trace_function_infos" => {
+                let Some(m) = &meta else {
+                    src.skip_value()?;
+                    continue;
+                };
+                let nf = m.trace_function_info_fields.len();
+                if ids_only || nf == 0 || nf > MAX_FIELDS {
+                    src.skip_value()?;
+                    continue;
+                }
+                // Small (one row per function that allocated): stored row by row.
+                let mut flat: Vec<u32> = Vec::new();
+                let limits = vec![u32::MAX as u64; nf];
+                let store = |p: &mut &mut [u32], k: usize, rec: &[u64], _: u64| {
+                    for (f, &v) in rec.iter().enumerate() {
+                        p[k * nf + f] = v as u32;
+                    }
+                    Ok(())
+                };
+                src.numeric_array("trace_function_infos", nf, &limits, &mut |job| {
+                    let at = flat.len();
+                    grow(&mut flat, job.records * nf, 0);
+                    let sizes: Vec<usize> = task_sizes(job).iter().map(|n| n * nf).collect();
+                    let parts = split_sizes(&mut flat[at..], &sizes);
+                    run_tasks(job, parts, &store)?;
+                    Ok(())
+                })?;
+                alloc.set_functions(&m.trace_function_info_fields, &flat);
+            }
+            "trace_tree" => {
+                let (Some(m), false) = (&meta, ids_only) else {
+                    src.skip_value()?;
+                    continue;
+                };
+                let off = src.offset();
+                let text = src.collect_value(1 << 30)?;
+                alloc
+                    .set_tree(&m.trace_node_fields, &text)
+                    .map_err(|e| InputError::at_byte(name, off, e))?;
             }
             "locations" => {
                 let Some(m) = &meta else {
@@ -1988,7 +2057,12 @@ fn parse_impl<B: Blocks>(
     for l in &mut locations {
         l[0] /= nf;
     }
+    if node_trace.iter().all(|&t| t == 0) {
+        node_trace = Vec::new();
+    }
     Ok(RawSnapshot {
+        node_trace,
+        alloc,
         meta,
         node_type,
         node_name,

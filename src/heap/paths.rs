@@ -1,9 +1,20 @@
 //! Shortest retainer paths from the GC roots.
 //!
-//! [`PathTree`] is a breadth-first tree over non-weak edges, like DevTools' distances: user
-//! roots (the global objects) first, without stepping into V8's compiled code and object
-//! shapes, then everything else from the root. Among retainers at the same depth it keeps the
-//! most readable edge (property, element and context variables before internal and hidden
+//! [`PathTree`] is a breadth-first tree over non-weak edges that prefers roots living as long
+//! as the process. Roots come in three tiers, searched in order, and a node keeps the path
+//! of the first tier that reaches it:
+//!
+//! 0. user roots (the global objects, `(Document DOM trees)`), stepping only through objects
+//!    a developer can read (not V8's compiled code, object shapes or hidden internals);
+//! 1. long-lived roots: the other GC subroots (strong roots, global handles, the builtins,
+//!    ...), embedder roots (`C++ roots`, Node's environment and handle wraps), and everything
+//!    reachable from the nodes of tier 0 through internals;
+//! 2. transient roots: handle scopes, stack roots and the like, which hold whatever the code
+//!    running at snapshot time touched (a snapshot written inside a request handler).
+//!
+//! So a snapshot written from a busy handler, on a signal or over the inspector gives the
+//! same paths for long-lived data. Among retainers at the same depth a tier keeps the most
+//! readable edge (property, element and context variables before internal and hidden
 //! fields), so that paths read like the program, not like V8's internals.
 //!
 //! [`k_shortest`] lists several shortest simple paths to one object (`memsleuth path`).
@@ -21,6 +32,8 @@ pub struct PathTree {
     pub parent: Vec<u32>,
     /// Hops from the root (u32::MAX: unreached).
     pub depth: Vec<u32>,
+    /// The root tier each node was reached from (0 user, 1 long-lived, 2 transient).
+    pub tier: Vec<u8>,
     /// Nodes in the order they were reached (parents before children).
     pub order: Vec<u32>,
 }
@@ -72,127 +85,152 @@ fn user_pass_allows(g: &HeapGraph, to: u32) -> bool {
     ty != t.n_code && ty != t.n_hidden && ty != t.n_synthetic && ty != t.n_object_shape
 }
 
+/// GC subroots that hold objects only while some code runs: the handles and stack slots of
+/// the code running when the snapshot was taken, pending microtasks, write-barrier buffers.
+const TRANSIENT_ROOTS: &[&str] = &[
+    "(Stack roots)",
+    "(Conservative stack roots)",
+    "(Handle scope)",
+    "(Relocatable)",
+    "(Debugger)",
+    "(Thread manager)",
+    "(Write barrier)",
+    "(Micro tasks)",
+    "(Identity map)",
+    "(Unknown)",
+];
+
+/// Whether a root (a child of the root or of `(GC roots)`) is transient.
+pub fn is_transient_root(g: &HeapGraph, o: u32) -> bool {
+    g.node_type(o) == g.types.n_synthetic && TRANSIENT_ROOTS.contains(&g.raw_name(o))
+}
+
+/// The path tree over the whole graph (see the module doc for the tiers).
 pub fn path_tree(g: &HeapGraph) -> PathTree {
     let n = g.n_nodes();
-    let mut parent_edge = vec![NO_PARENT; n];
-    let mut parent = vec![NO_PARENT; n];
+    let mut tree = PathTree {
+        parent_edge: vec![NO_PARENT; n],
+        parent: vec![NO_PARENT; n],
+        depth: vec![u32::MAX; n],
+        tier: vec![u8::MAX; n],
+        order: Vec::with_capacity(n),
+    };
     let mut rank = vec![u8::MAX; n];
-    let mut depth = vec![u32::MAX; n];
-    let mut order: Vec<u32> = Vec::with_capacity(n);
-    depth[ROOT as usize] = 0;
-    order.push(ROOT);
-    // Pass 1: user roots (the root's children that are user roots), user-visible nodes.
-    let mut frontier: Vec<u32> = Vec::new();
+    tree.depth[ROOT as usize] = 0;
+    tree.tier[ROOT as usize] = 0;
+    tree.order.push(ROOT);
+    // Roots by tier: (node, edge from its holder, holder, depth).
+    let mut tiers: [Vec<(u32, u32, u32, u32)>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     for e in g.edges(ROOT) {
+        if g.raw.edge_type[e] == g.types.e_weak {
+            continue;
+        }
         let to = g.raw.edge_to[e];
-        if g.is_user_root(to) && depth[to as usize] == u32::MAX {
-            depth[to as usize] = 1;
-            parent_edge[to as usize] = e as u32;
-            parent[to as usize] = ROOT;
-            frontier.push(to);
+        if g.is_user_root(to) {
+            tiers[0].push((to, e as u32, ROOT, 1));
+        } else if g.node_type(to) == g.types.n_synthetic && g.raw_name(to) == "(GC roots)" {
+            tiers[1].push((to, e as u32, ROOT, 1));
+            for e2 in g.edges(to) {
+                if g.raw.edge_type[e2] == g.types.e_weak {
+                    continue;
+                }
+                let sub = g.raw.edge_to[e2];
+                let t = if is_transient_root(g, sub) { 2 } else { 1 };
+                tiers[t].push((sub, e2 as u32, to, 2));
+            }
+        } else {
+            tiers[1].push((to, e as u32, ROOT, 1));
         }
     }
-    let bfs = |frontier: Vec<u32>,
-               user_pass: bool,
-               depth: &mut Vec<u32>,
-               parent_edge: &mut Vec<u32>,
-               parent: &mut Vec<u32>,
-               rank: &mut Vec<u8>,
-               order: &mut Vec<u32>| {
-        let mut cur = frontier;
-        let weak = g.types.e_weak;
-        while !cur.is_empty() {
-            order.extend_from_slice(&cur);
-            let mut next: Vec<u32> = Vec::new();
-            for &o in &cur {
-                let d = depth[o as usize] + 1;
+    for (tier, roots) in tiers.into_iter().enumerate() {
+        // Seeds: the tier's roots, and the unreached children of every node reached so far
+        // (tier 0 did not step into internals; later tiers continue from there).
+        let mut seeds: Vec<(u32, u32, u32, u32)> = roots;
+        if tier > 0 {
+            for &o in &tree.order {
+                let d = tree.depth[o as usize];
                 for e in g.edges(o) {
-                    if g.raw.edge_type[e] == weak {
+                    if g.raw.edge_type[e] == g.types.e_weak {
                         continue;
                     }
                     let to = g.raw.edge_to[e];
-                    let ti = to as usize;
-                    if depth[ti] < d {
-                        continue;
-                    }
-                    if user_pass && !user_pass_allows(g, to) {
-                        continue;
-                    }
-                    let r = edge_rank(g, e, o);
-                    if depth[ti] == u32::MAX {
-                        depth[ti] = d;
-                        parent_edge[ti] = e as u32;
-                        parent[ti] = o;
-                        rank[ti] = r;
-                        next.push(to);
-                    } else if depth[ti] == d && r < rank[ti] {
-                        parent_edge[ti] = e as u32;
-                        parent[ti] = o;
-                        rank[ti] = r;
+                    if tree.depth[to as usize] == u32::MAX {
+                        seeds.push((to, e as u32, o, d + 1));
                     }
                 }
             }
-            cur = next;
+        }
+        bfs(g, &mut tree, &mut rank, seeds, tier as u8);
+    }
+    tree
+}
+
+/// Breadth-first search from seeds at various depths (a bucket queue by depth), keeping
+/// for each newly reached node the most readable edge among its shallowest retainers.
+fn bfs(
+    g: &HeapGraph,
+    tree: &mut PathTree,
+    rank: &mut [u8],
+    seeds: Vec<(u32, u32, u32, u32)>,
+    tier: u8,
+) {
+    let user_pass = tier == 0;
+    let weak = g.types.e_weak;
+    let mut buckets: Vec<Vec<u32>> = Vec::new();
+    let place = |tree: &mut PathTree,
+                 rank: &mut [u8],
+                 buckets: &mut Vec<Vec<u32>>,
+                 to: u32,
+                 e: u32,
+                 from: u32,
+                 d: u32| {
+        let ti = to as usize;
+        if tree.depth[ti] != u32::MAX && (tree.tier[ti] != tier || tree.depth[ti] < d) {
+            return;
+        }
+        let r = if from == ROOT {
+            0
+        } else {
+            edge_rank(g, e as usize, from)
+        };
+        if tree.depth[ti] == u32::MAX {
+            tree.depth[ti] = d;
+            tree.tier[ti] = tier;
+            tree.parent_edge[ti] = e;
+            tree.parent[ti] = from;
+            rank[ti] = r;
+            let b = d as usize;
+            if buckets.len() <= b {
+                buckets.resize_with(b + 1, Vec::new);
+            }
+            buckets[b].push(to);
+        } else if tree.depth[ti] == d && r < rank[ti] {
+            tree.parent_edge[ti] = e;
+            tree.parent[ti] = from;
+            rank[ti] = r;
         }
     };
-    bfs(
-        frontier,
-        true,
-        &mut depth,
-        &mut parent_edge,
-        &mut parent,
-        &mut rank,
-        &mut order,
-    );
-    // Pass 2: everything else, from the root's other children, at their BFS depth.
-    let reached_before = order.len();
-    let mut frontier = Vec::new();
-    for e in g.edges(ROOT) {
-        let to = g.raw.edge_to[e];
-        if depth[to as usize] == u32::MAX {
-            depth[to as usize] = 1;
-            parent_edge[to as usize] = e as u32;
-            parent[to as usize] = ROOT;
-            frontier.push(to);
-        }
+    for (to, e, from, d) in seeds {
+        place(tree, rank, &mut buckets, to, e, from, d);
     }
-    // Nodes reached in pass 1 continue pass 2 from where they are: seed their children
-    // that pass 1 did not enter.
-    let mut seeds: Vec<(u32, u32, u32)> = Vec::new();
-    for &o in &order[1..reached_before] {
-        for e in g.edges(o) {
-            if g.raw.edge_type[e] == g.types.e_weak {
-                continue;
-            }
-            let to = g.raw.edge_to[e];
-            if depth[to as usize] == u32::MAX {
-                seeds.push((to, e as u32, o));
+    let mut b = 0;
+    while b < buckets.len() {
+        let cur = std::mem::take(&mut buckets[b]);
+        tree.order.extend_from_slice(&cur);
+        for &o in &cur {
+            let d = tree.depth[o as usize] + 1;
+            for e in g.edges(o) {
+                if g.raw.edge_type[e] == weak {
+                    continue;
+                }
+                let to = g.raw.edge_to[e];
+                if user_pass && !user_pass_allows(g, to) {
+                    continue;
+                }
+                place(tree, rank, &mut buckets, to, e as u32, o, d);
             }
         }
-    }
-    for (to, e, o) in seeds {
-        if depth[to as usize] == u32::MAX {
-            depth[to as usize] = depth[o as usize] + 1;
-            parent_edge[to as usize] = e;
-            parent[to as usize] = o;
-            frontier.push(to);
-        }
-    }
-    // The frontier mixes depths; a plain BFS from it still gives every node a path.
-    bfs(
-        frontier,
-        false,
-        &mut depth,
-        &mut parent_edge,
-        &mut parent,
-        &mut rank,
-        &mut order,
-    );
-    PathTree {
-        parent_edge,
-        parent,
-        depth,
-        order,
+        b += 1;
     }
 }
 

@@ -56,18 +56,127 @@ pub fn child(g: &HeapGraph, o: u32, name: &str) -> Option<u32> {
         .map(|e| g.raw.edge_to[e])
 }
 
-/// Whether a script name is the user's code rather than Node's own (`node:`) or internal.
-pub fn is_user_script(name: &str) -> bool {
-    !(name.is_empty()
+/// Where a script comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The application's own code.
+    User,
+    /// A dependency: an npm package (`node_modules/<name>`) or a vendor bundle; the name.
+    Library(String),
+    /// The runtime: Node's own modules (`node:`, `internal/`), extensions, eval code.
+    Runtime,
+}
+
+/// Classifies a script name (any form: `/abs/path`, `file:///`, `system / Script / <url>`,
+/// `node:internal/...`, `webpack://...`).
+pub fn origin(name: &str) -> Origin {
+    let name = name.strip_prefix("system / Script / ").unwrap_or(name);
+    if name.is_empty()
         || name.starts_with("node:")
         || name.starts_with("internal/")
         || name.starts_with("evalmachine")
-        || name == "<anonymous>")
+        || name.starts_with("chrome-extension://")
+        || name.starts_with("chrome://")
+        || name.starts_with("extensions::")
+        || name.starts_with("v8/")
+        || name == "<anonymous>"
+        || name == "native"
+        || name.starts_with("native ")
+    {
+        return Origin::Runtime;
+    }
+    if let Some(pkg) = package_name(name) {
+        return Origin::Library(pkg);
+    }
+    let file = name.rsplit('/').next().unwrap_or(name);
+    let stem = file.split(['?', '#']).next().unwrap_or(file);
+    let lower = stem.to_ascii_lowercase();
+    if lower.starts_with("vendor")
+        || lower.contains("vendors~")
+        || lower.contains("vendors-")
+        || lower.contains("chunk-vendors")
+        || name.contains("/vendor/")
+    {
+        return Origin::Library(stem.to_string());
+    }
+    Origin::User
 }
 
-/// The file path of a script name (`file:///x.js` -> `/x.js`).
-pub fn file_path(name: &str) -> &str {
-    name.strip_prefix("file://").unwrap_or(name)
+/// The npm package of a path inside `node_modules` (`@scope/name` or `name`), innermost.
+pub fn package_name(path: &str) -> Option<String> {
+    let at = path.rfind("node_modules/")?;
+    let rest = &path[at + "node_modules/".len()..];
+    let mut parts = rest.split('/');
+    let first = parts.next().filter(|p| !p.is_empty())?;
+    if first.starts_with('@') {
+        let second = parts.next().filter(|p| !p.is_empty())?;
+        Some(format!("{first}/{second}"))
+    } else {
+        Some(first.to_string())
+    }
+}
+
+/// Whether a script name is the user's code (not Node's own, not a dependency).
+pub fn is_user_script(name: &str) -> bool {
+    origin(name) == Origin::User
+}
+
+/// The file path of a script name: `system / Script / ` and `file://` stripped, `%XX`
+/// escapes of file URLs decoded, `webpack://<namespace>/./src/x.js` -> `src/x.js`.
+pub fn file_path(name: &str) -> String {
+    let name = name.strip_prefix("system / Script / ").unwrap_or(name);
+    if let Some(rest) = name.strip_prefix("file://") {
+        let rest = rest.strip_prefix("localhost").unwrap_or(rest);
+        return percent_decode(rest);
+    }
+    if let Some(rest) = name.strip_prefix("webpack://") {
+        let rest = rest.split_once('/').map_or(rest, |x| x.1);
+        return rest.trim_start_matches("./").to_string();
+    }
+    if let Some(rest) = name.strip_prefix("webpack-internal:///") {
+        return rest.trim_start_matches("./").to_string();
+    }
+    name.to_string()
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push(h * 16 + l);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+}
+
+fn hex(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Whether the script's source in the snapshot is only a fragment of the file its
+/// positions count lines in (inline `<script>` of a page).
+pub fn positions_in_page(name: &str) -> bool {
+    let p = file_path(name);
+    let p = p
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(&p)
+        .to_ascii_lowercase();
+    p.ends_with(".html") || p.ends_with(".htm") || !p.contains('.') && p.starts_with("http")
 }
 
 /// `before` and `after` lines around 1-based `line`, each prefixed with its number.
@@ -99,7 +208,8 @@ fn is_ident_char(c: u8) -> bool {
 /// `this.name =`, `globalThis.name =` and the like, `name =` or `name:`; among equals, the
 /// one nearest `near` (a 1-based line), else the first.
 pub fn declaration_line(source: &str, name: &str, near: Option<u32>) -> Option<u32> {
-    if name.is_empty() || !name.bytes().all(is_ident_char) {
+    let bare = name.strip_prefix('#').unwrap_or(name);
+    if bare.is_empty() || !bare.bytes().all(is_ident_char) {
         return None;
     }
     let mut best: Option<(u8, u32, u32)> = None; // (rank, distance, line)
@@ -156,6 +266,35 @@ mod tests {
         assert_eq!(declaration_line(src, "nothing", None), None);
         let cls = "class A {\n  constructor() {\n    this.items = new Set();\n  }\n}\n";
         assert_eq!(declaration_line(cls, "items", Some(2)), Some(3));
+        let private = "class S {\n  #seen = new Map();\n  add(k) { this.#seen.set(k, 1); }\n}\n";
+        assert_eq!(declaration_line(private, "#seen", None), Some(2));
+    }
+
+    #[test]
+    fn script_names_in_every_form() {
+        assert_eq!(file_path("/srv/app.js"), "/srv/app.js");
+        assert_eq!(file_path("file:///srv/my%20app/a.mjs"), "/srv/my app/a.mjs");
+        assert_eq!(
+            file_path("system / Script / file:///tmp/page.html"),
+            "/tmp/page.html"
+        );
+        assert_eq!(file_path("webpack://shop/./src/cart.js"), "src/cart.js");
+        assert_eq!(origin("node:internal/timers"), Origin::Runtime);
+        assert_eq!(origin("system / Script / file:///tmp/p.html"), Origin::User);
+        assert_eq!(
+            origin("/srv/node_modules/@acme/cache/lib/x.js"),
+            Origin::Library("@acme/cache".into())
+        );
+        assert_eq!(
+            origin("webpack://shop/./node_modules/rxjs/dist/cjs/Subject.js"),
+            Origin::Library("rxjs".into())
+        );
+        assert_eq!(
+            origin("https://x.test/static/js/vendors~main.3f2.js"),
+            Origin::Library("vendors~main.3f2.js".into())
+        );
+        assert!(positions_in_page("system / Script / file:///tmp/p.html"));
+        assert!(!positions_in_page("/srv/app.js"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 // manifest.json with real Node, one at a time, and shows from the snapshots themselves
 // that each leak program leaks and each control does not.
 //
-//   node tests/scenarios/check.js [--keep DIR] [--paths] [name-substring ...]
+//   node tests/scenarios/check.js [--keep DIR] [--paths] [--manifest holdout-manifest.json] [name-substring ...]
 //
 // Per program it prints the node count of s1/s2/s3, the "leaked" objects (id new in s2,
 // i.e. not in s1, and still alive in s3) and the objects new in s3 by class, the source
@@ -221,13 +221,14 @@ function fmtClasses(list, n) {
 
 function main() {
   const args = process.argv.slice(2);
-  let keep = null; let showPaths = false; const filters = [];
+  let keep = null; let showPaths = false; const filters = []; let manifestFile = 'manifest.json';
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--keep') keep = args[++i];
     else if (args[i] === '--paths') showPaths = true;
+    else if (args[i] === '--manifest') manifestFile = args[++i];
     else filters.push(args[i]);
   }
-  const manifest = JSON.parse(fs.readFileSync(path.join(HERE, 'manifest.json'), 'utf8'));
+  const manifest = JSON.parse(fs.readFileSync(path.resolve(HERE, manifestFile), 'utf8'));
   const entries = manifest.filter((e) => !filters.length || filters.some((f) => e.program.includes(f)));
   const base = keep || fs.mkdtempSync(path.join(os.tmpdir(), 'memsleuth-scenarios-'));
   let failures = 0;

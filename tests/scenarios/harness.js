@@ -49,6 +49,9 @@ function fullGc() {
  *   exitAfter         true: process.exit(0) after teardown (leaking programs may keep handles)
  */
 async function runScenario(spec) {
+  // Server mode (tests/scenarios/serve.js): the same requests as handlers of an HTTP server,
+  // with load and snapshots coming from another process.
+  if (process.env.MEMSLEUTH_SCENARIO_SERVE) return require('./serve').serveScenario(spec);
   if (typeof global.gc !== 'function') return relaunchWithGc();
   const outDir = process.argv[2];
   if (!outDir) {
