@@ -97,8 +97,9 @@ pub fn load_snapshot_with(
     Ok(graph?)
 }
 
-/// Reads a snapshot only as far as its ids (the leak finder's earlier snapshots), with a
-/// progress bar on a terminal. The columns are dropped once the ids are taken.
+/// Reads a snapshot only as far as its ids (the leak finder's earlier snapshots,
+/// [`crate::heap::read_ids`]), with a progress bar on a terminal. No graph is built; the
+/// columns are dropped once the ids are taken.
 pub fn load_snapshot_ids(path: &str) -> anyhow::Result<crate::heap::ids::SnapshotIds> {
     let size = if path == "-" {
         None
@@ -106,16 +107,16 @@ pub fn load_snapshot_ids(path: &str) -> anyhow::Result<crate::heap::ids::Snapsho
         std::fs::metadata(path).ok().map(|m| m.len())
     };
     let pb = size.and_then(|s| progress_bar(s, path));
-    let raw = {
+    let ids = {
         let report = |n: u64| {
             if let Some(pb) = &pb {
                 pb.set_position(n.min(pb.length().unwrap_or(n)));
             }
         };
-        crate::heap::read(path, &report)
+        crate::heap::read_ids(path, &report)
     };
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
-    Ok(crate::heap::ids::SnapshotIds::from_raw(&raw?))
+    Ok(ids?)
 }

@@ -7,14 +7,15 @@
 //! header's type and field lists (which differ between V8 versions). That is enough to tell which objects are new and which survived, and to check
 //! that the snapshots come from one process and are given in order (`leaks::checks`).
 //!
-//! Contract C1: `from_graph` builds it from an analysed graph; a streaming loader may fill
-//! the same struct straight from the file.
+//! Contract C1: one struct, filled from parsed columns ([`SnapshotIds::from_raw`]) either
+//! way: `heap::read_ids` parses a file without its edges and builds no graph (how `leaks`
+//! reads every snapshot but the last), `from_graph` takes it from an analysed graph.
 
 use super::graph::HeapGraph;
 use super::parse::{Meta, RawSnapshot};
 
 /// The ids of one snapshot and what the finder's checks need.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SnapshotIds {
     /// Node ids, ascending.
     pub ids: Vec<u32>,

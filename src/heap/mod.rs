@@ -34,8 +34,9 @@ pub fn read_with(
     parse::parse_blocks(blocks, &name, progress, opts)
 }
 
-/// Reads a snapshot as far as the leak finder needs earlier snapshots ([`parse::parse_ids`]).
-pub fn read_ids(path: &str, progress: parse::Progress<'_>) -> Result<parse::NodeIds, InputError> {
+/// Reads a snapshot as far as the leak finder needs earlier snapshots ([`parse::parse_ids`]),
+/// without building a graph: the one way `leaks` loads every snapshot but the last.
+pub fn read_ids(path: &str, progress: parse::Progress<'_>) -> Result<ids::SnapshotIds, InputError> {
     let (name, blocks) = crate::input::open_stream(path)?;
     parse::parse_ids(blocks, &name, progress)
 }

@@ -35,7 +35,7 @@ fn main() {
         let (r, h) = rss();
         println!(
             "ids of {} nodes: {:.3} s (cpu {:.2} s, rss {r} MiB, peak {h} MiB)",
-            ids.node_id.len(),
+            ids.node_count,
             start.elapsed().as_secs_f64(),
             cpu() - cpu0
         );
