@@ -13,6 +13,7 @@
 
 use super::graph::HeapGraph;
 use super::parse::{Meta, RawSnapshot};
+use rayon::prelude::*;
 
 /// The ids of one snapshot and what the finder's checks need.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -66,13 +67,15 @@ impl SnapshotIds {
     /// From the parsed columns (no graph needed).
     pub fn from_raw(raw: &RawSnapshot) -> SnapshotIds {
         let n = raw.node_count();
+        // On both cores: a tenth of `leaks` on 1 GB snapshots was here.
         let mut pairs: Vec<(u32, u32)> = (0..n)
+            .into_par_iter()
             .map(|o| {
                 let name = raw.strings.get(raw.node_name[o]);
                 (raw.node_id[o], node_fingerprint(raw.node_type[o], name))
             })
             .collect();
-        pairs.sort_unstable_by_key(|p| p.0);
+        pairs.par_sort_unstable_by_key(|p| p.0);
         pairs.dedup_by_key(|p| p.0);
         let total: u64 = raw.node_self.iter().sum::<u64>() + raw.meta.extra_native_bytes;
         SnapshotIds {
