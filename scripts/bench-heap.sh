@@ -8,7 +8,8 @@
 #            memlab (`memlab analyze object-size --snapshot SNAP`: parse, dominators, top
 #            objects) and the Rust crate v8-heap-parser (parse, dominators, class groups with
 #            retained sizes; bench/v8-heap-parser); then memsleuth on a ~1 GB snapshot
-#   leaks    `memsleuth leaks S1 S2 S3` on three ~1 GB snapshots of one growing process
+#   leaks    `memsleuth leaks S1 S2 S3` on three ~1 GB snapshots of one growing process, and
+#            on three ~155 MB ones
 #   all      both
 #   gen      only generate the snapshots
 #   5g       also `memsleuth summary` on a ~5 GB snapshot: five copies of the 1 GB one under
@@ -62,6 +63,7 @@ S155="$BENCH_DIR/heap-155mb.heapsnapshot"
 S1G="$BENCH_DIR/heap-1gb.heapsnapshot"
 S5G="$BENCH_DIR/heap-5gb.heapsnapshot"
 LEAK="$BENCH_DIR/leak-$LEAK_SCALE"   # -1/-2/-3.heapsnapshot
+LEAK155="$BENCH_DIR/leak-155mb"      # the same at scale 1
 
 log() { echo "bench-heap: $*" >&2; }
 need_summary() { [ "$mode" = all ] || [ "$mode" = summary ] || [ "$mode" = gen ]; }
@@ -81,11 +83,12 @@ gen_one() { # out scale max_old_space_mb
   "$NODE" --expose-gc --max-old-space-size="$mem" scripts/gen-big-snapshot.js "$out.tmp" --scale "$scale" >/dev/null
   mv "$out.tmp" "$out"
 }
-gen_seq() {
-  if [ -s "$LEAK-1.heapsnapshot" ] && [ -s "$LEAK-2.heapsnapshot" ] && [ -s "$LEAK-3.heapsnapshot" ]; then return 0; fi
-  log "generating $LEAK-{1,2,3}.heapsnapshot (one growing process, scale $LEAK_SCALE)"
-  "$NODE" --expose-gc --max-old-space-size=16000 scripts/gen-big-snapshot.js "$LEAK.tmp" --seq --scale "$LEAK_SCALE" >/dev/null
-  for n in 1 2 3; do mv "$LEAK.tmp-$n.heapsnapshot" "$LEAK-$n.heapsnapshot"; done
+gen_seq() { # prefix scale
+  local pre=$1 scale=$2
+  if [ -s "$pre-1.heapsnapshot" ] && [ -s "$pre-2.heapsnapshot" ] && [ -s "$pre-3.heapsnapshot" ]; then return 0; fi
+  log "generating $pre-{1,2,3}.heapsnapshot (one growing process, scale $scale)"
+  "$NODE" --expose-gc --max-old-space-size=16000 scripts/gen-big-snapshot.js "$pre.tmp" --seq --scale "$scale" >/dev/null
+  for n in 1 2 3; do mv "$pre.tmp-$n.heapsnapshot" "$pre-$n.heapsnapshot"; done
 }
 TOOLS_TARGET="$repo/target/bench-tools"
 tile_5g() {
@@ -101,7 +104,10 @@ if need_summary; then
   if [ "${SKIP_1GB:-0}" != 1 ] || [ "$five" = 1 ]; then gen_one "$S1G" "$BIG_SCALE" 16000; fi
   if [ "$five" = 1 ]; then tile_5g; fi
 fi
-if need_leaks; then gen_seq; fi
+if need_leaks; then
+  gen_seq "$LEAK155" 1
+  gen_seq "$LEAK" "$LEAK_SCALE"
+fi
 
 describe() { # file -> "name: size MB, N nodes, M edges"
   local hdr n e
@@ -111,7 +117,7 @@ describe() { # file -> "name: size MB, N nodes, M edges"
   printf '%s: %s MB, %s nodes, %s edges\n' "$(basename "$1")" "$(awk -v b="$(stat -c %s "$1")" 'BEGIN {printf "%.1f", b / 1e6}')" "$n" "$e"
 }
 echo "== snapshots ($BENCH_DIR)"
-for f in "$S155" "$S1G" "$S5G" "$LEAK-1.heapsnapshot" "$LEAK-2.heapsnapshot" "$LEAK-3.heapsnapshot"; do
+for f in "$S155" "$S1G" "$S5G" "$LEAK155"-{1,2,3}.heapsnapshot "$LEAK"-{1,2,3}.heapsnapshot; do
   if [ -s "$f" ]; then describe "$f"; fi
 done
 if [ "$mode" = gen ]; then exit 0; fi
@@ -188,6 +194,7 @@ for r in $(seq 1 "$REPEAT"); do
     if [ "$five" = 1 ]; then run_once ms5g "$BIN" summary "$S5G" --format json; fi
   fi
   if need_leaks; then
+    run_once leaks155 "$BIN" leaks "$LEAK155-1.heapsnapshot" "$LEAK155-2.heapsnapshot" "$LEAK155-3.heapsnapshot" --format json
     run_once leaks "$BIN" leaks "$LEAK-1.heapsnapshot" "$LEAK-2.heapsnapshot" "$LEAK-3.heapsnapshot" --format json
   fi
 done
@@ -225,7 +232,10 @@ if need_summary; then
   if [ "${SKIP_1GB:-0}" != 1 ]; then row ms1g "memsleuth summary" "$(mb "$S1G")"; fi
   if [ "$five" = 1 ]; then row ms5g "memsleuth summary" "$(mb "$S5G")"; fi
 fi
-if need_leaks; then row leaks "memsleuth leaks S1 S2 S3" "3 x $(mb "$LEAK-2.heapsnapshot")"; fi
+if need_leaks; then
+  row leaks155 "memsleuth leaks S1 S2 S3" "3 x $(mb "$LEAK155-2.heapsnapshot")"
+  row leaks "memsleuth leaks S1 S2 S3" "3 x $(mb "$LEAK-2.heapsnapshot")"
+fi
 echo
 if need_summary; then
   echo "155 MB, memsleuth against each peer (wall time; peak memory):"
@@ -245,5 +255,6 @@ if need_summary; then
   fi
 fi
 if need_leaks; then
+  echo "leaks on 3 x $(mb "$LEAK155-2.heapsnapshot"): $(median leaks155 1) s, $(awk -v r="$(median leaks155 3)" 'BEGIN {printf "%.0f", r / 1024}') MiB (target < 10 s)"
   echo "leaks on 3 x $(mb "$LEAK-2.heapsnapshot"): $(median leaks 1) s, $(awk -v r="$(median leaks 3)" 'BEGIN {printf "%.2f", r / 1048576}') GiB (targets <= 8 s, <= 2.5 GiB)"
 fi
