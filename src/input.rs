@@ -130,8 +130,81 @@ fn is_gzip(head: &[u8]) -> bool {
     head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b
 }
 
+/// Bytes kept free at the start of every [`Block`]: the parser copies the unread end of the
+/// previous block there, so a token cut by a block boundary becomes contiguous without
+/// copying the new block.
+pub const BLOCK_HEAD: usize = 64 << 10;
+/// Bytes of input per [`Block`].
+pub const BLOCK_DATA: usize = 8 << 20;
+
+/// One block of a large input: `buf[BLOCK_HEAD..end]` holds the data, `buf[..BLOCK_HEAD]` is
+/// free room for the reader of the blocks.
+pub struct Block {
+    pub buf: Vec<u8>,
+    pub end: usize,
+}
+
+/// Large inputs (heap snapshots) in blocks. A consumer hands each block back when it is done
+/// with it (`spare`), so the same few buffers carry the whole file: no fresh pages to fault
+/// in and zero for every block.
+pub trait Blocks {
+    /// The next block, or `None` at the end of the input.
+    fn next_block(&mut self, spare: Option<Vec<u8>>) -> std::io::Result<Option<Block>>;
+}
+
+/// Fills `buf[BLOCK_HEAD..]` from `r` (as far as the input goes); returns the end of the data.
+fn read_block(r: &mut dyn Read, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    if buf.len() < BLOCK_HEAD + BLOCK_DATA {
+        buf.resize(BLOCK_HEAD + BLOCK_DATA, 0);
+    }
+    let mut end = BLOCK_HEAD;
+    while end < buf.len() {
+        match r.read(&mut buf[end..]) {
+            Ok(0) => break,
+            Ok(k) => end += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(end)
+}
+
+/// [`Blocks`] read from any reader on the caller's thread (tests, the fuzzer, small inputs).
+pub struct ReadBlocks<R> {
+    r: R,
+    done: bool,
+}
+
+impl<R: Read> ReadBlocks<R> {
+    pub fn new(r: R) -> Self {
+        ReadBlocks { r, done: false }
+    }
+}
+
+impl<R: Read> Blocks for ReadBlocks<R> {
+    fn next_block(&mut self, spare: Option<Vec<u8>>) -> std::io::Result<Option<Block>> {
+        if self.done {
+            return Ok(None);
+        }
+        // Grown as the data comes (small inputs never touch 8 MiB), unlike `read_block`.
+        let mut buf = spare.unwrap_or_default();
+        buf.clear();
+        buf.resize(BLOCK_HEAD, 0);
+        (&mut self.r)
+            .take(BLOCK_DATA as u64)
+            .read_to_end(&mut buf)?;
+        let end = buf.len();
+        if end == BLOCK_HEAD {
+            self.done = true;
+            return Ok(None);
+        }
+        Ok(Some(Block { buf, end }))
+    }
+}
+
 /// Opens `path` (or `-`) as a stream for large inputs (heap snapshots): gunzipped when the
-/// data is gzip, read ahead on a thread of its own. Returns the display name and the reader.
+/// data is gzip, read ahead in blocks on a thread of its own. Returns the display name and
+/// the blocks.
 pub fn open_stream(path: &str) -> Result<(String, Prefetch), InputError> {
     let (name, reader) = open(path)?;
     Ok((name, Prefetch::new(Box::new(GzErrors { inner: reader }))))
@@ -155,7 +228,7 @@ fn open(path: &str) -> Result<(String, Box<dyn Read + Send>), InputError> {
         }
         Box::new(f)
     };
-    let mut br = std::io::BufReader::with_capacity(1 << 20, inner);
+    let mut br = std::io::BufReader::with_capacity(64 << 10, inner);
     let head = br
         .fill_buf()
         .map_err(|e| InputError::whole(&name, format!("cannot read: {e}")))?;
@@ -185,82 +258,70 @@ impl<R: Read> Read for GzErrors<R> {
     }
 }
 
-/// Reads ahead on a thread of its own (file reads and gunzip overlap with parsing).
+/// [`Blocks`] read ahead on a thread of its own: file reads and gunzip overlap with parsing.
+/// At most [`Prefetch::BUFFERS`] buffers exist; the reader waits for one to come back.
 pub struct Prefetch {
-    rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
-    cur: Vec<u8>,
-    pos: usize,
+    rx: std::sync::mpsc::Receiver<std::io::Result<Block>>,
+    spare_tx: std::sync::mpsc::Sender<Vec<u8>>,
     done: bool,
 }
 
 impl Prefetch {
-    const CHUNK: usize = 4 << 20;
+    /// One block being parsed, one ready, one being read.
+    const BUFFERS: usize = 3;
 
     fn new(mut inner: Box<dyn Read + Send>) -> Prefetch {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Vec<u8>>();
         std::thread::spawn(move || {
+            let mut made = 0;
             loop {
-                let mut buf = vec![0u8; Self::CHUNK];
-                let mut n = 0;
-                let res = loop {
-                    if n == buf.len() {
-                        break Ok(());
+                let mut buf = match spare_rx.try_recv() {
+                    Ok(b) => b,
+                    Err(_) if made < Self::BUFFERS => {
+                        made += 1;
+                        Vec::new()
                     }
-                    match inner.read(&mut buf[n..]) {
-                        Ok(0) => break Ok(()),
-                        Ok(k) => n += k,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => break Err(e),
-                    }
+                    Err(_) => match spare_rx.recv() {
+                        Ok(b) => b,
+                        // The parser stopped: stop reading too.
+                        Err(_) => return,
+                    },
                 };
-                buf.truncate(n);
-                let last = n == 0;
-                let msg = match res {
-                    Ok(()) => Ok(buf),
-                    Err(e) => Err(e),
-                };
-                let failed = msg.is_err();
-                // A closed receiver means the parser stopped: stop reading too.
-                if tx.send(msg).is_err() || last || failed {
+                let msg = read_block(&mut *inner, &mut buf).map(|end| Block { buf, end });
+                let last = matches!(&msg, Ok(b) if b.end == BLOCK_HEAD) || msg.is_err();
+                if tx.send(msg).is_err() || last {
                     return;
                 }
             }
         });
         Prefetch {
             rx,
-            cur: Vec::new(),
-            pos: 0,
+            spare_tx,
             done: false,
         }
     }
 }
 
-impl Read for Prefetch {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        while self.pos == self.cur.len() {
-            if self.done {
-                return Ok(0);
+impl Blocks for Prefetch {
+    fn next_block(&mut self, spare: Option<Vec<u8>>) -> std::io::Result<Option<Block>> {
+        if let Some(b) = spare {
+            // A closed channel means the reader has finished: the buffer is simply dropped.
+            let _ = self.spare_tx.send(b);
+        }
+        if self.done {
+            return Ok(None);
+        }
+        match self.rx.recv() {
+            Ok(Ok(b)) if b.end > BLOCK_HEAD => Ok(Some(b)),
+            Ok(Ok(_)) | Err(_) => {
+                self.done = true;
+                Ok(None)
             }
-            match self.rx.recv() {
-                Ok(Ok(v)) => {
-                    if v.is_empty() {
-                        self.done = true;
-                    }
-                    self.cur = v;
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => {
-                    self.done = true;
-                    return Err(e);
-                }
-                Err(_) => {
-                    self.done = true;
-                }
+            Ok(Err(e)) => {
+                self.done = true;
+                Err(e)
             }
         }
-        let n = out.len().min(self.cur.len() - self.pos);
-        out[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
     }
 }

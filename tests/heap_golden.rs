@@ -104,12 +104,22 @@ fn every_summary_row_equals_devtools() {
         "no golden snapshots in {}",
         fixtures().display()
     );
-    for (snap, prefix) in snaps {
-        let g = heap::load(snap.to_str().unwrap(), &|_| {}).unwrap();
+    // Both ways of loading: everything (`leaks`, `path`) and what `summary` and `diff` load
+    // (no retainer lists, no text of strings that only name string nodes).
+    let loads = [
+        ("full", heap::LoadOptions::full()),
+        ("summary", heap::LoadOptions::summary()),
+    ];
+    for ((snap, prefix), (how, opts)) in snaps
+        .iter()
+        .flat_map(|sp| loads.iter().map(move |l| (sp, l)))
+    {
+        let g = heap::load_with(snap.to_str().unwrap(), &|_| {}, opts).unwrap();
         let s = summary::summarize(&g, "x", 10);
-        let Some(text) = open_answer(&prefix, "summary") else {
+        let Some(text) = open_answer(prefix, "summary") else {
             continue;
         };
+        let snap = PathBuf::from(format!("{} ({how} load)", snap.display()));
         let (total, want) = oracle_summary(&text);
         assert_eq!(s.total_bytes, total, "{}: total size", snap.display());
         let got: BTreeMap<String, Row> = s
@@ -229,8 +239,10 @@ fn every_comparison_row_equals_devtools() {
         );
         let base = fixtures().join(format!("{prefix}-{a}.heapsnapshot.gz"));
         let cur = fixtures().join(format!("{prefix}-{b}.heapsnapshot.gz"));
-        let gb = heap::load(base.to_str().unwrap(), &|_| {}).unwrap();
-        let gc = heap::load(cur.to_str().unwrap(), &|_| {}).unwrap();
+        // Loaded as `memsleuth diff` loads them.
+        let opts = heap::LoadOptions::summary();
+        let gb = heap::load_with(base.to_str().unwrap(), &|_| {}, &opts).unwrap();
+        let gc = heap::load_with(cur.to_str().unwrap(), &|_| {}, &opts).unwrap();
         let c = diff::compare(&gb, &gc, "a", "b");
         let got: BTreeMap<String, Vec<String>> = c
             .classes

@@ -21,8 +21,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let (base, cur) = rayon::join(
-        || super::load_snapshot(&args.base),
-        || super::load_snapshot(&args.current),
+        || super::load_snapshot_with(&args.base, &crate::heap::LoadOptions::summary()),
+        || super::load_snapshot_with(&args.current, &crate::heap::LoadOptions::summary()),
     );
     let (base, cur) = (base?, cur?);
     let c = diff::compare(&base, &cur, &args.base, &args.current);

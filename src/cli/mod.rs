@@ -71,6 +71,14 @@ pub fn progress_bar(len: u64, what: &str) -> Option<indicatif::ProgressBar> {
 
 /// Loads and analyses a heap snapshot, with a progress bar on a terminal.
 pub fn load_snapshot(path: &str) -> anyhow::Result<crate::heap::HeapGraph> {
+    load_snapshot_with(path, &crate::heap::LoadOptions::full())
+}
+
+/// Like [`load_snapshot`], reading and building what `opts` says.
+pub fn load_snapshot_with(
+    path: &str,
+    opts: &crate::heap::LoadOptions<'_>,
+) -> anyhow::Result<crate::heap::HeapGraph> {
     let size = if path == "-" {
         None
     } else {
@@ -83,7 +91,7 @@ pub fn load_snapshot(path: &str) -> anyhow::Result<crate::heap::HeapGraph> {
                 pb.set_position(n.min(pb.length().unwrap_or(n)));
             }
         };
-        crate::heap::load(path, &report)
+        crate::heap::load_with(path, &report, opts)
     };
     if let Some(pb) = pb {
         pb.finish_and_clear();
@@ -91,8 +99,9 @@ pub fn load_snapshot(path: &str) -> anyhow::Result<crate::heap::HeapGraph> {
     Ok(graph?)
 }
 
-/// Reads a snapshot only as far as its ids (the leak finder's earlier snapshots), with a
-/// progress bar on a terminal. The columns are dropped once the ids are taken.
+/// Reads a snapshot only as far as its ids (the leak finder's earlier snapshots,
+/// [`crate::heap::read_ids`]), with a progress bar on a terminal. No graph is built; the
+/// columns are dropped once the ids are taken.
 pub fn load_snapshot_ids(path: &str) -> anyhow::Result<crate::heap::ids::SnapshotIds> {
     let size = if path == "-" {
         None
@@ -100,16 +109,16 @@ pub fn load_snapshot_ids(path: &str) -> anyhow::Result<crate::heap::ids::Snapsho
         std::fs::metadata(path).ok().map(|m| m.len())
     };
     let pb = size.and_then(|s| progress_bar(s, path));
-    let raw = {
+    let ids = {
         let report = |n: u64| {
             if let Some(pb) = &pb {
                 pb.set_position(n.min(pb.length().unwrap_or(n)));
             }
         };
-        crate::heap::read(path, &report)
+        crate::heap::read_ids(path, &report)
     };
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
-    Ok(crate::heap::ids::SnapshotIds::from_raw(&raw?))
+    Ok(ids?)
 }

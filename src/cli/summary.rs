@@ -17,7 +17,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let g = super::load_snapshot(&args.snapshot)?;
+    let g = super::load_snapshot_with(&args.snapshot, &heap::LoadOptions::summary())?;
     let mut s = summary::summarize(&g, &args.snapshot, 10);
     match args.format {
         Format::Json => {

@@ -11,6 +11,7 @@
 //! ```
 //! Rows without a change are left out; rows are sorted by `size_delta`, descending.
 
+use super::fxhash::FxHashMap;
 use super::graph::HeapGraph;
 use super::names::{self, ClassNames};
 use super::summary::{AggKey, key_string};
@@ -42,20 +43,28 @@ struct ClassObjects {
     items: Vec<(u32, u64, u32)>,
 }
 
-fn group(g: &HeapGraph, classes: &ClassNames) -> (Vec<AggKey>, HashMap<AggKey, ClassObjects>) {
+fn group(g: &HeapGraph, classes: &ClassNames) -> (Vec<AggKey>, FxHashMap<AggKey, ClassObjects>) {
     let mut order = Vec::new();
-    let mut map: HashMap<AggKey, ClassObjects> = HashMap::new();
+    let mut map: FxHashMap<AggKey, ClassObjects> = FxHashMap::default();
+    let locs = &g.raw.locations; // sorted by node
+    let mut li = 0;
     for o in 0..g.n_nodes() as u32 {
         let size = g.self_size[o as usize];
         if size == 0 {
             continue;
         }
         let c = classes.class_of[o as usize];
-        let loc = if g.node_type(o) == g.types.n_object {
-            g.location(o)
-        } else {
-            None
-        };
+        let mut loc = None;
+        if g.node_type(o) == g.types.n_object {
+            while li < locs.len() && locs[li][0] < o {
+                li += 1;
+            }
+            if let Some(l) = locs.get(li)
+                && l[0] == o
+            {
+                loc = Some([l[1], l[2], l[3]]);
+            }
+        }
         // Keys are compared by their text across snapshots: class ids differ per snapshot.
         let k: AggKey = (c, loc);
         map.entry(k)

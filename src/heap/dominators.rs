@@ -1,12 +1,30 @@
-//! Dominators and retained sizes exactly as DevTools' `calculateDominatorsAndRetainedSizes`:
-//! Lengauer-Tarjan (simple eval/link) over essential edges with 1-based vertices, the root
-//! DFS in edge order, then nodes reachable only through non-essential edges DFS-ed under the
-//! root, then leftover cliques attached to the root one by one. Ported verbatim, including
-//! iteration orders, because they decide the answer when the graph has such orphans.
+//! Dominators and retained sizes with the results of DevTools'
+//! `calculateDominatorsAndRetainedSizes`, computed by semi-NCA over a DFS-numbered copy of the
+//! essential edges instead of DevTools' Lengauer–Tarjan.
 //!
-//! Memory: eight `u32` arrays of `N + 1`, no per-node allocation (buckets are linked lists).
+//! What DevTools computes, and why semi-NCA gives the same answer:
+//! - It numbers the nodes by a DFS from the root over essential edges, in edge order. Nodes
+//!   left over whose retainers are all non-essential ("orphans") are DFS-ed next, in ordinal
+//!   order, each as a child of the root: that is a DFS of the graph G' with an extra edge from
+//!   the root to each orphan, so on the nodes numbered so far (R) Lengauer–Tarjan yields the
+//!   dominator tree of G', which is unique: any correct algorithm gives the same tree.
+//! - Nodes still unnumbered (C: cycles reachable only through non-essential edges, and what
+//!   only they reach) are numbered one by one as children of the root. Their essential
+//!   retainers are all in C, so their semidominators lie in C; Lengauer–Tarjan files each in
+//!   the bucket of a C node, and a bucket is only emptied when a child of its owner is
+//!   processed, which never happens for C (every C node's tree parent is the root). Their
+//!   `dom` stays 0, and the final pass sets it to `dom[0]`, the root. Retainers in C never
+//!   lower a semidominator in R (their numbers are larger). So: R gets the dominators of G',
+//!   every C node gets the root.
+//!
+//! Retained sizes are then summed children-first (in reverse DFS order, as DevTools does).
+//! The DFS order is kept exactly because it decides which nodes are orphans and cliques.
+//!
+//! Memory: five `u32` arrays over the numbered nodes and one `u32` per essential edge, all
+//! freed before the results (`idom`, `retained`) are made.
 
-use super::graph::{HeapGraph, ROOT};
+use super::mem::{column, copy_of};
+use super::parse::RawSnapshot;
 
 pub struct Dominators {
     pub idom: Vec<u32>,
@@ -15,216 +33,230 @@ pub struct Dominators {
     pub unreachable: (u64, u64),
 }
 
-const NIL: u32 = u32::MAX;
+/// Whether bit `i` of a bitset is set.
+#[inline(always)]
+pub fn bit(set: &[u64], i: usize) -> bool {
+    set[i / 64] & (1 << (i % 64)) != 0
+}
 
-pub fn compute(g: &HeapGraph) -> Dominators {
-    let n = g.n_nodes();
-    let l = n + 1;
-    let first_edge = &g.raw.first_edge;
-    let edge_to = &g.raw.edge_to;
-    let essential = &g.essential;
-    let mut parent = vec![0u32; l];
-    let mut ancestor = vec![0u32; l];
-    let mut vertex = vec![0u32; l];
-    let mut label = vec![0u32; l];
-    let mut semi = vec![0u32; l];
-    let mut next_e = vec![0u32; l];
-    let mut dom = vec![0u32; l];
+/// Computes dominators over the edges flagged in `essential` (a bitset over edges), from the
+/// root (ordinal 0), and retained sizes from `self_size`.
+pub fn compute(raw: &RawSnapshot, essential: &[u64], self_size: &[u64]) -> Dominators {
+    let n = raw.node_count();
+    let first_edge = &raw.first_edge;
+    let edge_to = &raw.edge_to;
+    // Preorder numbers start at 1 (the root); 0 is "not numbered".
+    let mut pre = column(n, 0u32);
+    let mut vertex = column(n + 1, 0u32);
+    let mut parent = column(n + 1, 0u32);
     let mut count: u32 = 0;
-
-    // Iterative DFS in edge order (`dfs` in ref.js); `next_e[v-1]` is the resume edge.
-    let dfs = |root: u32,
-               count: &mut u32,
-               semi: &mut [u32],
-               vertex: &mut [u32],
-               label: &mut [u32],
-               parent: &mut [u32],
-               next_e: &mut [u32]| {
-        next_e[root as usize - 1] = first_edge[root as usize - 1];
-        let mut v = root;
-        while v != 0 {
-            let vi = v as usize;
-            if semi[vi] == 0 {
-                *count += 1;
-                semi[vi] = *count;
-                vertex[*count as usize] = v;
-                label[vi] = v;
-            }
-            let mut v_next = parent[vi];
-            let vo = vi - 1;
-            while next_e[vo] < first_edge[vo + 1] {
-                let e = next_e[vo] as usize;
-                if essential[e] {
-                    let w = edge_to[e] + 1;
-                    if semi[w as usize] == 0 {
-                        parent[w as usize] = v;
-                        next_e[w as usize - 1] = first_edge[w as usize - 1];
-                        v_next = w;
+    let mut stack: Vec<(u32, u32)> = Vec::new();
+    // DevTools' `dfs`: preorder over essential edges, in edge order.
+    let mut dfs = |root: u32,
+                   root_parent: u32,
+                   count: &mut u32,
+                   pre: &mut [u32],
+                   vertex: &mut [u32],
+                   parent: &mut [u32]| {
+        *count += 1;
+        pre[root as usize] = *count;
+        vertex[*count as usize] = root;
+        parent[*count as usize] = root_parent;
+        stack.push((root, first_edge[root as usize]));
+        while let Some(top) = stack.last_mut() {
+            let (v, e) = *top;
+            let end = first_edge[v as usize + 1];
+            let mut e = e;
+            let mut next = None;
+            while e < end {
+                let ei = e as usize;
+                e += 1;
+                if bit(essential, ei) {
+                    let w = edge_to[ei];
+                    if pre[w as usize] == 0 {
+                        next = Some(w);
                         break;
                     }
                 }
-                next_e[vo] += 1;
             }
-            v = v_next;
+            top.1 = e;
+            match next {
+                Some(w) => {
+                    *count += 1;
+                    pre[w as usize] = *count;
+                    vertex[*count as usize] = w;
+                    parent[*count as usize] = pre[v as usize];
+                    stack.push((w, first_edge[w as usize]));
+                }
+                None => {
+                    stack.pop();
+                }
+            }
         }
     };
-
-    let r = ROOT + 1;
-    dfs(
-        r,
-        &mut count,
-        &mut semi,
-        &mut vertex,
-        &mut label,
-        &mut parent,
-        &mut next_e,
-    );
+    dfs(0, 0, &mut count, &mut pre, &mut vertex, &mut parent);
     let mut unreachable = (0u64, 0u64);
     if (count as usize) < n {
-        for v in 1..=n as u32 {
-            if semi[v as usize] != 0 {
-                continue;
+        // Nodes with an essential retainer (any, reachable or not).
+        let mut retained_essentially = vec![0u64; n.div_ceil(64)];
+        for (e, &to) in edge_to.iter().enumerate() {
+            if bit(essential, e) {
+                retained_essentially[to as usize / 64] |= 1 << (to % 64);
             }
-            let only_weak = !g
-                .retainers(v - 1)
-                .any(|ri| essential[g.ret_edge[ri] as usize]);
-            if only_weak {
+        }
+        for v in 0..n as u32 {
+            if pre[v as usize] == 0 && !bit(&retained_essentially, v as usize) {
                 unreachable.0 += 1;
-                parent[v as usize] = r;
-                dfs(
-                    v,
-                    &mut count,
-                    &mut semi,
-                    &mut vertex,
-                    &mut label,
-                    &mut parent,
-                    &mut next_e,
-                );
+                dfs(v, 1, &mut count, &mut pre, &mut vertex, &mut parent);
             }
         }
     }
-    if (count as usize) < n {
-        for v in 1..=n as u32 {
-            if semi[v as usize] == 0 {
+    drop(stack);
+    // R: the nodes numbered by now. The rest (C) hang under the root.
+    let r_count = count as usize;
+    if r_count < n {
+        for v in 0..n as u32 {
+            if pre[v as usize] == 0 {
                 unreachable.1 += 1;
-                parent[v as usize] = r;
                 count += 1;
-                semi[v as usize] = count;
+                pre[v as usize] = count;
                 vertex[count as usize] = v;
-                label[v as usize] = v;
+                parent[count as usize] = 1;
             }
         }
     }
 
-    // The DFS is done: its resume array becomes the bucket links. Buckets are linked lists
-    // (each vertex is in at most one bucket at a time); the order within a bucket does not
-    // change the dominators.
-    let mut bucket_next = next_e;
-    bucket_next.fill(NIL);
-    let mut bucket_head = vec![NIL; l];
-    let mut cstack: Vec<u32> = Vec::new();
-
-    let eval = |v0: u32,
-                ancestor: &mut [u32],
-                label: &mut [u32],
-                semi: &[u32],
-                cstack: &mut Vec<u32>|
-     -> u32 {
-        if ancestor[v0 as usize] == 0 {
-            return v0;
-        }
-        // evaluateCompress
-        let mut v = v0;
-        cstack.clear();
-        while ancestor[ancestor[v as usize] as usize] != 0 {
-            cstack.push(v);
-            v = ancestor[v as usize];
-        }
-        while let Some(w) = cstack.pop() {
-            let wi = w as usize;
-            let a = ancestor[wi] as usize;
-            if semi[label[a] as usize] < semi[label[wi] as usize] {
-                label[wi] = label[a];
-            }
-            ancestor[wi] = ancestor[a];
-        }
-        label[v0 as usize]
-    };
-
-    let mut i = count;
-    while i >= 2 {
-        let w = vertex[i as usize];
-        let wi = w as usize;
-        let mut orphan = true;
-        for ri in g.retainers(w - 1) {
-            if !essential[g.ret_edge[ri] as usize] {
+    // Essential predecessors of R in preorder numbers, grouped by target (CSR). Retainers
+    // outside R never lower a semidominator in R (see the module doc), and the tree parent
+    // is where the search for the semidominator starts anyway: neither is stored. The
+    // offsets are counted, summed, then counted down while filling, so that `first_pred[t]`
+    // ends as the start of t's predecessors (no second array of fill pointers).
+    let mut first_pred = column(r_count + 2, 0u32);
+    let each_pred = |f: &mut dyn FnMut(usize, u32)| {
+        for o in 0..n {
+            let po = pre[o];
+            if po as usize > r_count {
                 continue;
             }
-            orphan = false;
-            let u = eval(
-                g.ret_node[ri] + 1,
-                &mut ancestor,
-                &mut label,
-                &semi,
-                &mut cstack,
-            );
-            if semi[u as usize] < semi[wi] {
-                semi[wi] = semi[u as usize];
+            for e in first_edge[o] as usize..first_edge[o + 1] as usize {
+                if bit(essential, e) {
+                    let pt = pre[edge_to[e] as usize] as usize;
+                    if pt <= r_count && parent[pt] != po {
+                        f(pt, po);
+                    }
+                }
             }
         }
-        if orphan {
-            semi[wi] = semi[r as usize];
+    };
+    each_pred(&mut |pt, _| first_pred[pt] += 1);
+    for i in 1..first_pred.len() {
+        first_pred[i] += first_pred[i - 1];
+    }
+    let mut preds = column(first_pred[r_count + 1] as usize, 0u32);
+    each_pred(&mut |pt, po| {
+        first_pred[pt] -= 1;
+        preds[first_pred[pt] as usize] = po;
+    });
+    drop(pre);
+
+    // Semi-NCA (Georgiadis, Tarjan, Werneck), in preorder numbers. `anc` is the tree parent
+    // compressed as in Lengauer–Tarjan's eval; `label[v]` is the smallest semidominator on
+    // v's compressed path; `idom` starts as the tree parent. Each semidominator is stored
+    // in `first_pred` at the index whose offset was just read for the last time, so the
+    // predecessor offsets become the semidominators without another array.
+    let mut idom: Vec<u32> = copy_of(&parent[..=r_count]);
+    let mut anc = parent;
+    anc.truncate(r_count + 1);
+    let mut label: Vec<u32> = column(r_count + 1, 0u32);
+    for (i, l) in label.iter_mut().enumerate() {
+        *l = i as u32;
+    }
+    let mut path: Vec<u32> = Vec::new();
+    let mut held: Option<(usize, u32)> = None;
+    for w in (2..=r_count).rev() {
+        let (lo, hi) = (first_pred[w] as usize, first_pred[w + 1] as usize);
+        // `first_pred[w + 1]` is read for the last time: it takes the semidominator of w + 1.
+        if let Some((v, sv)) = held.take() {
+            first_pred[v] = sv;
         }
-        let b = vertex[semi[wi] as usize] as usize;
-        bucket_next[wi] = bucket_head[b];
-        bucket_head[b] = w;
-        ancestor[wi] = parent[wi];
-        let p = parent[wi] as usize;
-        let mut v = bucket_head[p];
-        while v != NIL {
-            let next = bucket_next[v as usize];
-            let u = eval(v, &mut ancestor, &mut label, &semi, &mut cstack);
-            dom[v as usize] = if semi[u as usize] < semi[v as usize] {
-                u
+        // The tree parent is a predecessor (for orphans, through the root's extra edge).
+        let mut s = anc[w];
+        for &v in &preds[lo..hi] {
+            // A predecessor numbered after `w` is already linked: the smallest
+            // semidominator on its path to the first unlinked ancestor.
+            let c = if v as usize <= w {
+                v
             } else {
-                parent[wi]
+                eval(v, w as u32, &mut anc, &mut label, &mut path)
             };
-            v = next;
+            if c < s {
+                s = c;
+            }
         }
-        bucket_head[p] = NIL;
-        i -= 1;
+        label[w] = s;
+        held = Some((w, s));
     }
-    dom[0] = r;
-    dom[r as usize] = r;
-    for i in 2..=count {
-        let w = vertex[i as usize] as usize;
-        if dom[w] != vertex[semi[w] as usize] {
-            dom[w] = dom[dom[w] as usize];
-        }
+    if let Some((v, sv)) = held {
+        first_pred[v] = sv;
     }
-    drop(bucket_head);
-    drop(bucket_next);
-    drop(ancestor);
+    let semi = first_pred;
+    drop(preds);
     drop(label);
-    drop(parent);
-    let mut idom = vec![0u32; n];
-    let mut retained: Vec<u64> = g.self_size.clone();
-    for o in 0..n {
-        idom[o] = dom[o + 1].wrapping_sub(1);
-        if idom[o] as usize >= n {
-            idom[o] = ROOT;
+    drop(anc);
+    drop(path);
+    for w in 2..=r_count {
+        let s = semi[w];
+        let mut d = idom[w];
+        while d > s {
+            d = idom[d as usize];
         }
+        idom[w] = d;
     }
-    let mut i = count;
-    while i > 1 {
-        let o = vertex[i as usize] as usize - 1;
-        let d = idom[o] as usize;
+    drop(semi);
+
+    // Results in ordinal space. Retained sizes: children before their dominator.
+    let mut retained: Vec<u64> = copy_of(self_size);
+    let mut idom_ord = column(n, 0u32);
+    for i in (2..=count as usize).rev() {
+        let o = vertex[i] as usize;
+        let d = if i <= r_count {
+            vertex[idom[i] as usize] as usize
+        } else {
+            0
+        };
+        idom_ord[o] = d as u32;
         retained[d] += retained[o];
-        i -= 1;
     }
     Dominators {
-        idom,
+        idom: idom_ord,
         retained,
         unreachable,
     }
+}
+
+/// Lengauer–Tarjan's eval with path compression, for a vertex `v` linked into the forest
+/// (numbered after `w`, the vertex being processed): the smallest semidominator (label) on
+/// the path from `v` up to, not including, the first ancestor not yet linked.
+#[inline]
+fn eval(v: u32, w: u32, anc: &mut [u32], label: &mut [u32], path: &mut Vec<u32>) -> u32 {
+    let mut x = v;
+    // Climb while the ancestor is itself linked.
+    path.clear();
+    while anc[x as usize] > w {
+        path.push(x);
+        x = anc[x as usize];
+    }
+    // `x` hangs off an unlinked vertex: compress the path onto it, top down.
+    let root = anc[x as usize];
+    let mut best = label[x as usize];
+    while let Some(y) = path.pop() {
+        let yi = y as usize;
+        if best < label[yi] {
+            label[yi] = best;
+        } else {
+            best = label[yi];
+        }
+        anc[yi] = root;
+    }
+    label[v as usize]
 }

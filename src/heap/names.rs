@@ -2,7 +2,9 @@
 //! objects (`{user, tags}`), including DevTools' matching of each object to the definition
 //! with the most properties that its property set contains.
 
-use super::graph::HeapGraph;
+use super::fxhash::FxHashMap;
+use super::graph::{self, HeapGraph, Types};
+use super::parse::RawSnapshot;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -67,9 +69,25 @@ fn js_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     a.encode_utf16().cmp(b.encode_utf16())
 }
 
+/// The class names of a built graph, with `defs` as the interface definitions when given.
 pub fn compute(g: &HeapGraph, defs: Option<&[InterfaceDef]>) -> ClassNames {
-    let n = g.n_nodes();
-    let t = g.types;
+    compute_raw(&g.raw, &g.types, &g.det_state, defs)
+}
+
+/// The class names from the columns they depend on (`det_state` after DOM propagation).
+///
+/// Names are computed once per distinct input, not per node: per name string for objects
+/// and native nodes, per property list for the inferred interfaces, per property set for
+/// the matching (strings are interned, so their indexes stand for their text).
+pub fn compute_raw(
+    raw: &RawSnapshot,
+    types: &Types,
+    det_state: &[u8],
+    defs: Option<&[InterfaceDef]>,
+) -> ClassNames {
+    let g = View { raw };
+    let n = raw.node_count();
+    let t = *types;
     let mut it = Interner {
         names: Vec::new(),
         index: HashMap::new(),
@@ -78,38 +96,55 @@ pub fn compute(g: &HeapGraph, defs: Option<&[InterfaceDef]>) -> ClassNames {
     let c_code = it.add("(compiled code)");
     let c_fn = it.add("Function");
     let c_re = it.add("RegExp");
-    // Per raw name string: its class id for object/native nodes, computed once.
-    let mut by_string: HashMap<(u32, bool), u32> = HashMap::new();
-    let mut by_type: HashMap<u8, u32> = HashMap::new();
-    let mut class_of = vec![0u32; n];
+    const UNSET: u32 = u32::MAX;
+    // Per name string: the class of object and native nodes so named (detached ones apart).
+    let mut by_string: Vec<u32> = vec![UNSET; raw.strings.len()];
+    let mut by_string_detached: FxHashMap<u32, u32> = FxHashMap::default();
+    let mut by_type: [u32; 256] = [UNSET; 256];
+    let mut class_of = super::mem::column(n, 0u32);
+    let class_for_name = |it: &mut Interner, raw_name: &str, detached: bool| -> u32 {
+        let mut name = if detached {
+            format!("Detached {raw_name}")
+        } else {
+            raw_name.to_string()
+        };
+        if name.starts_with('<') {
+            if let Some(sp) = name.find(' ') {
+                name = format!("{}>", &name[..sp]);
+            }
+        } else if name.starts_with("Detached <")
+            && let Some(sp) = name[10..].find(' ')
+        {
+            name = format!("{}>", &name[..10 + sp]);
+        }
+        it.add(&name)
+    };
     for o in 0..n as u32 {
         let ty = g.node_type(o);
         class_of[o as usize] = if ty == t.n_hidden {
             c_sys
         } else if ty == t.n_object || ty == t.n_native {
-            let detached = g.renamed_detached[o as usize];
-            let key = (g.raw.node_name[o as usize], detached);
-            if let Some(&c) = by_string.get(&key) {
-                c
-            } else {
-                let raw = g.raw_name(o);
-                let mut name = if detached {
-                    format!("Detached {raw}")
-                } else {
-                    raw.to_string()
-                };
-                if name.starts_with('<') {
-                    if let Some(sp) = name.find(' ') {
-                        name = format!("{}>", &name[..sp]);
+            let s = raw.node_name[o as usize];
+            if graph::renamed_detached(raw, types, det_state, o) {
+                match by_string_detached.get(&s) {
+                    Some(&c) => c,
+                    None => {
+                        let c = class_for_name(&mut it, g.raw_name(o), true);
+                        by_string_detached.insert(s, c);
+                        c
                     }
-                } else if name.starts_with("Detached <")
-                    && let Some(sp) = name[10..].find(' ')
-                {
-                    name = format!("{}>", &name[..10 + sp]);
                 }
-                let c = it.add(&name);
-                by_string.insert(key, c);
-                c
+            } else {
+                match by_string.get(s as usize) {
+                    Some(&c) if c != UNSET => c,
+                    _ => {
+                        let c = class_for_name(&mut it, g.raw_name(o), false);
+                        if let Some(slot) = by_string.get_mut(s as usize) {
+                            *slot = c;
+                        }
+                        c
+                    }
+                }
             }
         } else if ty == t.n_code {
             c_code
@@ -118,24 +153,36 @@ pub fn compute(g: &HeapGraph, defs: Option<&[InterfaceDef]>) -> ClassNames {
         } else if ty == t.n_regexp {
             c_re
         } else {
-            *by_type.entry(ty).or_insert_with(|| {
-                let tn = g
-                    .raw
+            let slot = &mut by_type[ty as usize];
+            if *slot == UNSET {
+                let tn = raw
                     .meta
                     .node_types
                     .get(ty as usize)
                     .map_or("", |s| s.as_str());
-                it.add(&format!("({tn})"))
-            })
+                *slot = it.add(&format!("({tn})"));
+            }
+            *slot
         };
     }
+    drop(by_string);
 
     // Inferred interfaces for plain objects (type object, raw name `Object`).
-    let is_plain = |o: u32| g.node_type(o) == t.n_object && g.raw_name(o) == "Object";
+    let object_names: Vec<u32> = (0..raw.strings.len() as u32)
+        .filter(|&s| raw.strings.get(s) == "Object")
+        .collect();
+    let is_plain =
+        |o: u32| g.node_type(o) == t.n_object && object_names.contains(&raw.node_name[o as usize]);
     let mut cand: Vec<(String, Vec<String>, u64)> = Vec::new();
     let mut cand_index: HashMap<String, usize> = HashMap::new();
+    // Property-name lists already seen, to their candidate (usize::MAX: none).
+    let mut by_props: FxHashMap<Box<[u32]>, usize> = FxHashMap::default();
     let mut plain_count = 0u64;
+    let mut ids: Vec<u32> = Vec::new();
     let mut props: Vec<&str> = Vec::new();
+    let proto: Vec<u32> = (0..raw.strings.len() as u32)
+        .filter(|&s| raw.strings.get(s) == "__proto__")
+        .collect();
     for o in 0..n as u32 {
         if !is_plain(o) {
             continue;
@@ -144,42 +191,25 @@ pub fn compute(g: &HeapGraph, defs: Option<&[InterfaceDef]>) -> ClassNames {
         if defs.is_some() {
             continue;
         }
-        let mut name = String::from("{");
-        let mut name_len = 1usize;
-        props.clear();
+        ids.clear();
         for e in g.edges(o) {
-            if g.raw.edge_type[e] != t.e_property {
-                continue;
+            if raw.edge_type[e] == t.e_property && !proto.contains(&raw.edge_name[e]) {
+                ids.push(raw.edge_name[e]);
             }
-            let p = g.raw.strings.get(g.raw.edge_name[e]);
-            if p == "__proto__" {
-                continue;
-            }
-            let f = fmt_prop(p);
-            let flen = js_len(&f);
-            if name_len > 1 && name_len + flen > 120 {
-                break;
-            }
-            if name_len != 1 {
-                name.push_str(", ");
-                name_len += 2;
-            }
-            name.push_str(&f);
-            name_len += flen;
-            props.push(p);
         }
-        if props.is_empty() {
-            continue;
-        }
-        name.push('}');
-        match cand_index.get(&name) {
-            Some(&i) => cand[i].2 += 1,
+        let ci = match by_props.get(&ids[..]) {
+            Some(&ci) => ci,
             None => {
-                cand_index.insert(name.clone(), cand.len());
-                cand.push((name, props.iter().map(|s| s.to_string()).collect(), 1));
+                let ci = candidate_for(raw, &ids, &mut props, &mut cand, &mut cand_index);
+                by_props.insert(ids.clone().into_boxed_slice(), ci);
+                ci
             }
+        };
+        if let Some(c) = cand.get_mut(ci) {
+            c.2 += 1;
         }
     }
+    drop(by_props);
     let inferred: Vec<InterfaceDef> = {
         // Stable sort by count, descending; keep those with count >= max(2, plain/1000).
         let mut sorted: Vec<&(String, Vec<String>, u64)> = cand.iter().collect();
@@ -229,19 +259,37 @@ pub fn compute(g: &HeapGraph, defs: Option<&[InterfaceDef]>) -> ClassNames {
             });
         }
     }
+    if use_defs.is_empty() {
+        return ClassNames {
+            class_of,
+            names: it.names,
+            interfaces: inferred,
+        };
+    }
     let mut iface_class: HashMap<String, u32> = HashMap::new();
+    // Property sets (sorted string indexes) already matched, to their class (UNSET: none).
+    let mut matched: FxHashMap<Box<[u32]>, u32> = FxHashMap::default();
     let mut states: Vec<usize> = Vec::new();
     let mut next_states: Vec<usize> = Vec::new();
     for o in 0..n as u32 {
         if !is_plain(o) {
             continue;
         }
-        props.clear();
+        ids.clear();
         for e in g.edges(o) {
-            if g.raw.edge_type[e] == t.e_property {
-                props.push(g.raw.strings.get(g.raw.edge_name[e]));
+            if raw.edge_type[e] == t.e_property {
+                ids.push(raw.edge_name[e]);
             }
         }
+        ids.sort_unstable();
+        if let Some(&c) = matched.get(&ids[..]) {
+            if c != UNSET {
+                class_of[o as usize] = c;
+            }
+            continue;
+        }
+        props.clear();
+        props.extend(ids.iter().map(|&s| raw.strings.get(s)));
         props.sort_by(|a, b| js_cmp(a, b));
         // `states` is an insertion-ordered set in DevTools; order does not change the best
         // match, which is decided by `better` (most properties, then earliest definition).
@@ -270,8 +318,8 @@ pub fn compute(g: &HeapGraph, defs: Option<&[InterfaceDef]>) -> ClassNames {
             next_states.dedup();
             std::mem::swap(&mut states, &mut next_states);
         }
-        if let Some(m) = best {
-            let c = match iface_class.get(&m.name) {
+        let c = match best {
+            Some(m) => match iface_class.get(&m.name) {
                 Some(&c) => c,
                 None => {
                     // DevTools pushes a new string per interface name, so an interface
@@ -281,7 +329,11 @@ pub fn compute(g: &HeapGraph, defs: Option<&[InterfaceDef]>) -> ClassNames {
                     iface_class.insert(m.name.clone(), c);
                     c
                 }
-            };
+            },
+            None => UNSET,
+        };
+        matched.insert(ids.clone().into_boxed_slice(), c);
+        if c != UNSET {
             class_of[o as usize] = c;
         }
     }
@@ -289,6 +341,48 @@ pub fn compute(g: &HeapGraph, defs: Option<&[InterfaceDef]>) -> ClassNames {
         class_of,
         names: it.names,
         interfaces: inferred,
+    }
+}
+
+/// The interface candidate of a plain object whose property names (edge order, no
+/// `__proto__`) are the strings `ids`: DevTools' name (`{a, b}`, cut past 120 characters)
+/// and the properties it lists. Returns its index in `cand` (usize::MAX: no properties).
+fn candidate_for<'a>(
+    raw: &'a RawSnapshot,
+    ids: &[u32],
+    props: &mut Vec<&'a str>,
+    cand: &mut Vec<(String, Vec<String>, u64)>,
+    cand_index: &mut HashMap<String, usize>,
+) -> usize {
+    let mut name = String::from("{");
+    let mut name_len = 1usize;
+    props.clear();
+    for &s in ids {
+        let p = raw.strings.get(s);
+        let f = fmt_prop(p);
+        let flen = js_len(&f);
+        if name_len > 1 && name_len + flen > 120 {
+            break;
+        }
+        if name_len != 1 {
+            name.push_str(", ");
+            name_len += 2;
+        }
+        name.push_str(&f);
+        name_len += flen;
+        props.push(p);
+    }
+    if props.is_empty() {
+        return usize::MAX;
+    }
+    name.push('}');
+    match cand_index.get(&name) {
+        Some(&i) => i,
+        None => {
+            cand_index.insert(name.clone(), cand.len());
+            cand.push((name, props.iter().map(|s| s.to_string()).collect(), 0));
+            cand.len() - 1
+        }
     }
 }
 
@@ -319,5 +413,22 @@ fn better<'a>(a: Option<&'a Match>, b: &'a Match) -> Option<&'a Match> {
                 Some(b)
             }
         }
+    }
+}
+
+/// What naming reads of a graph under construction.
+struct View<'a> {
+    raw: &'a RawSnapshot,
+}
+
+impl View<'_> {
+    fn node_type(&self, o: u32) -> u8 {
+        self.raw.node_type[o as usize]
+    }
+    fn raw_name(&self, o: u32) -> &str {
+        self.raw.strings.get(self.raw.node_name[o as usize])
+    }
+    fn edges(&self, o: u32) -> std::ops::Range<usize> {
+        self.raw.first_edge[o as usize] as usize..self.raw.first_edge[o as usize + 1] as usize
     }
 }

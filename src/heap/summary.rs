@@ -15,9 +15,10 @@
 //! ```
 //! `classes` holds every class key, sorted by retained size, then shallow size (descending).
 
+use super::fxhash::FxHashMap;
 use super::graph::{HeapGraph, ROOT};
+use super::mem::column;
 use serde::Serialize;
-use std::collections::HashMap;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Statistics {
@@ -87,6 +88,8 @@ pub fn statistics(g: &HeapGraph) -> Statistics {
     let t = g.types;
     let mut native = g.raw.meta.extra_native_bytes;
     let (mut typed, mut code, mut strings, mut arrays, mut system) = (0u64, 0, 0, 0, 0);
+    // `Array` objects count their `elements` store when nothing else retains it.
+    let mut elements: Vec<u32> = Vec::new();
     for o in 0..g.n_nodes() as u32 {
         let size = g.self_size[o as usize];
         let ty = g.node_type(o);
@@ -105,13 +108,16 @@ pub fn statistics(g: &HeapGraph) -> Statistics {
             arrays += size;
             for e in g.edges(o) {
                 if g.raw.edge_type[e] == t.e_internal && g.edge_name(e) == "elements" {
-                    let el = g.raw.edge_to[e];
-                    if g.retainers(el).len() == 1 {
-                        arrays += g.self_size[el as usize];
-                    }
+                    elements.push(g.raw.edge_to[e]);
                     break;
                 }
             }
+        }
+    }
+    let retainer_counts = retainer_counts(g, &elements);
+    for (el, n) in elements.iter().zip(retainer_counts) {
+        if n == 1 {
+            arrays += g.self_size[*el as usize];
         }
     }
     Statistics {
@@ -126,23 +132,49 @@ pub fn statistics(g: &HeapGraph) -> Statistics {
     }
 }
 
+/// How many edges retain each of `nodes` (counted up to 2): from the retainer lists when
+/// the graph has them, else in one pass over the edges.
+fn retainer_counts(g: &HeapGraph, nodes: &[u32]) -> Vec<u8> {
+    if g.has_retainers() || nodes.is_empty() {
+        return nodes
+            .iter()
+            .map(|&o| g.retainers(o).len().min(2) as u8)
+            .collect();
+    }
+    let mut count = vec![0u8; g.n_nodes()];
+    for &o in nodes {
+        count[o as usize] = 1; // marks a node to count, as 1 + its retainers
+    }
+    for &to in &g.raw.edge_to {
+        let c = &mut count[to as usize];
+        if *c != 0 && *c < 3 {
+            *c += 1;
+        }
+    }
+    nodes.iter().map(|&o| count[o as usize] - 1).collect()
+}
+
 /// Children of each node in the dominator tree, as CSR (`first`, `kids`), in ordinal order.
 pub fn dominated(g: &HeapGraph) -> (Vec<u32>, Vec<u32>) {
     let n = g.n_nodes();
-    let mut first = vec![0u32; n + 1];
+    let mut first = column(n + 1, 0u32);
     for o in 1..n {
         first[g.idom[o] as usize + 1] += 1;
     }
     for i in 0..n {
         first[i + 1] += first[i];
     }
-    let mut fill = first.clone();
-    let mut kids = vec![0u32; n.saturating_sub(1)];
+    let mut kids = column(n.saturating_sub(1), 0u32);
+    // `first[d]` serves as the fill pointer, then is restored by shifting.
     for o in 1..n {
         let d = g.idom[o] as usize;
-        kids[fill[d] as usize] = o as u32;
-        fill[d] += 1;
+        kids[first[d] as usize] = o as u32;
+        first[d] += 1;
     }
+    for i in (1..=n).rev() {
+        first[i] = first[i - 1];
+    }
+    first[0] = 0;
     (first, kids)
 }
 
@@ -156,28 +188,51 @@ pub struct Aggregates {
 
 pub fn aggregates(g: &HeapGraph) -> Aggregates {
     let n = g.n_nodes();
-    let mut index: HashMap<AggKey, u32> = HashMap::new();
+    // Keys without a location by class id; keys with one in a map.
+    let mut by_class: Vec<u32> = vec![u32::MAX; g.classes.n_classes()];
+    let mut by_loc: FxHashMap<AggKey, u32> = FxHashMap::default();
     let mut keys = Vec::new();
     let mut rows: Vec<ClassRow> = Vec::new();
-    let mut agg_of = vec![u32::MAX; n];
+    let mut agg_of = column(n, u32::MAX);
+    let locs = &g.raw.locations; // sorted by node
+    let mut li = 0;
+    let n_object = g.types.n_object;
     for o in 0..n as u32 {
         let size = g.self_size[o as usize];
         if size == 0 {
             continue;
         }
-        let k = agg_key(g, o);
-        let i = *index.entry(k).or_insert_with(|| {
+        let c = g.classes.class_of[o as usize];
+        let mut loc = None;
+        if g.node_type(o) == n_object {
+            while li < locs.len() && locs[li][0] < o {
+                li += 1;
+            }
+            if let Some(l) = locs.get(li)
+                && l[0] == o
+            {
+                loc = Some([l[1], l[2], l[3]]);
+            }
+        }
+        let k: AggKey = (c, loc);
+        let slot = match loc {
+            None => by_class.get_mut(c as usize),
+            Some(_) => Some(by_loc.entry(k).or_insert(u32::MAX)),
+        };
+        let Some(slot) = slot else { continue };
+        if *slot == u32::MAX {
             keys.push(k);
             rows.push(ClassRow {
                 key: key_string(g, &k),
-                name: g.classes.name(k.0).to_string(),
+                name: g.classes.name(c).to_string(),
                 count: 0,
                 shallow_bytes: 0,
                 retained_bytes: 0,
                 distance: g.distance[o as usize],
             });
-            (rows.len() - 1) as u32
-        });
+            *slot = (rows.len() - 1) as u32;
+        }
+        let i = *slot;
         agg_of[o as usize] = i;
         let r = &mut rows[i as usize];
         r.count += 1;
@@ -185,25 +240,37 @@ pub fn aggregates(g: &HeapGraph) -> Aggregates {
         r.distance = r.distance.min(g.distance[o as usize]);
     }
     // Retained size of a class: the topmost counted instances on each dominator-tree path.
+    // Depth-first over the dominator tree with one frame per level: (node, next child,
+    // whether it opened its class).
     let (first, kids) = dominated(g);
     let mut open = vec![false; rows.len()];
-    let mut stack: Vec<(u32, bool)> = vec![(ROOT, false)];
-    while let Some((o, leaving)) = stack.pop() {
+    let mut frames: Vec<(u32, u32, bool)> = Vec::new();
+    let enter = |o: u32, open: &mut Vec<bool>, rows: &mut Vec<ClassRow>| -> bool {
         let a = agg_of[o as usize];
-        if leaving {
-            open[a as usize] = false;
-            continue;
-        }
-        let (ks, ke) = (first[o as usize] as usize, first[o as usize + 1] as usize);
         if a != u32::MAX && !open[a as usize] {
             rows[a as usize].retained_bytes += g.retained[o as usize];
-            if ke > ks {
+            let has_kids = first[o as usize + 1] > first[o as usize];
+            if has_kids {
                 open[a as usize] = true;
-                stack.push((o, true));
+                return true;
             }
         }
-        for &c in &kids[ks..ke] {
-            stack.push((c, false));
+        false
+    };
+    let opened = enter(ROOT, &mut open, &mut rows);
+    frames.push((ROOT, first[ROOT as usize], opened));
+    while let Some(top) = frames.last_mut() {
+        let (o, next, opened) = *top;
+        if next < first[o as usize + 1] {
+            top.1 += 1;
+            let c = kids[next as usize];
+            let opened = enter(c, &mut open, &mut rows);
+            frames.push((c, first[c as usize], opened));
+        } else {
+            if opened {
+                open[agg_of[o as usize] as usize] = false;
+            }
+            frames.pop();
         }
     }
     Aggregates { keys, rows, agg_of }
@@ -220,22 +287,30 @@ pub fn sort_rows(rows: &mut [ClassRow]) {
 
 /// The objects with the largest retained sizes, roots and other synthetic nodes left out.
 pub fn top_retainers(g: &HeapGraph, n_top: usize) -> Vec<TopRetainer> {
-    let mut cand: Vec<u32> = (0..g.n_nodes() as u32)
-        .filter(|&o| o != ROOT && g.node_type(o) != g.types.n_synthetic)
-        .collect();
-    let k = n_top.min(cand.len());
-    if k == 0 {
-        return Vec::new();
-    }
-    let cmp = |a: &u32, b: &u32| {
-        g.retained[*b as usize]
-            .cmp(&g.retained[*a as usize])
-            .then(g.id(*a).cmp(&g.id(*b)))
+    // The best `n_top` so far, best first: retained size descending, then id.
+    let better = |a: u32, b: u32| {
+        g.retained[b as usize]
+            .cmp(&g.retained[a as usize])
+            .then(g.id(a).cmp(&g.id(b)))
     };
-    cand.select_nth_unstable_by(k - 1, cmp);
-    cand.truncate(k);
-    cand.sort_by(cmp);
-    cand.into_iter()
+    let mut best: Vec<u32> = Vec::with_capacity(n_top + 1);
+    if n_top > 0 {
+        for o in 0..g.n_nodes() as u32 {
+            if o == ROOT || g.node_type(o) == g.types.n_synthetic {
+                continue;
+            }
+            if best.len() == n_top
+                && let Some(&last) = best.last()
+                && better(o, last).is_ge()
+            {
+                continue;
+            }
+            let at = best.partition_point(|&x| better(x, o).is_le());
+            best.insert(at, o);
+            best.truncate(n_top);
+        }
+    }
+    best.into_iter()
         .map(|o| TopRetainer {
             id: g.id(o),
             class: g.class_name(o).to_string(),

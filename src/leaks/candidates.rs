@@ -15,6 +15,7 @@
 use crate::heap::HeapGraph;
 use crate::heap::graph::ROOT;
 use crate::heap::ids::SnapshotIds;
+use rayon::prelude::*;
 
 /// Born index per node of the last snapshot, and the candidate flags.
 pub struct Candidates {
@@ -61,14 +62,15 @@ pub fn find(last: &HeapGraph, earlier: &[&SnapshotIds]) -> Candidates {
     let n_snaps = earlier.len() + 1;
     let last_idx = earlier.len().min(u8::MAX as usize) as u8;
     let mut born = vec![last_idx; n];
-    for (o, b) in born.iter_mut().enumerate() {
+    born.par_iter_mut().enumerate().for_each(|(o, b)| {
         let id = last.id(o as u32);
         if let Some(k) = earlier.iter().position(|s| s.contains(id)) {
             *b = k.min(u8::MAX as usize) as u8;
         }
-    }
+    });
     born[ROOT as usize] = 0;
     let candidate = (0..n as u32)
+        .into_par_iter()
         .map(|o| born[o as usize] > 0 && eligible(last, o))
         .collect();
     Candidates {

@@ -87,8 +87,15 @@ fn same_process(a: &SnapshotIds, b: &SnapshotIds) -> Result<(), String> {
 fn older_fraction(a: &SnapshotIds, b: &SnapshotIds) -> (u64, f64) {
     let max_a = a.max_heap_id();
     let (mut only_b, mut below) = (0u64, 0u64);
+    // Both id lists ascend: one walk along them (a binary search per id of `b` was a tenth
+    // of `leaks` on 1 GB snapshots).
+    let mut i = 0;
     for &id in &b.ids {
-        if id % 2 == 1 && !a.contains(id) {
+        while i < a.ids.len() && a.ids[i] < id {
+            i += 1;
+        }
+        let in_a = a.ids.get(i) == Some(&id);
+        if id % 2 == 1 && !in_a {
             only_b += 1;
             if id < max_a {
                 below += 1;

@@ -90,7 +90,7 @@ impl Heap {
                 .push(NODE_TYPES.iter().position(|x| *x == n.0).unwrap() as u8);
             raw.node_name.push(s(&n.1));
             raw.node_id.push(n.2);
-            raw.node_self.push(n.3);
+            raw.node_self.push(u64::from(n.3));
         }
         let mut edges = self.edges.clone();
         edges.sort_by_key(|e| e.0);
