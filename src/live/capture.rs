@@ -1316,7 +1316,8 @@ pub fn open_inspector_of(pid: u32, stop: &Stop) -> anyhow::Result<String> {
             } else {
                 format!("{host}:{}", addr.port())
             };
-            if let Ok(ws) = inspector::resolve_ws_url(&address, Duration::from_millis(300), stop) {
+            // A busy process answers its inspector's HTTP endpoint late: allow it time.
+            if let Ok(ws) = inspector::resolve_ws_url(&address, Duration::from_millis(1500), stop) {
                 return Ok(Some(ws));
             }
         }
@@ -1337,7 +1338,7 @@ pub fn open_inspector_of(pid: u32, stop: &Stop) -> anyhow::Result<String> {
     if !process::send_signal(pid, "USR1", false) {
         bail!("cannot send SIGUSR1 to pid {pid}");
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         stop.check()?;
         if let Some(ws) = find(stop)? {
@@ -1348,7 +1349,7 @@ pub fn open_inspector_of(pid: u32, stop: &Stop) -> anyhow::Result<String> {
         }
         if Instant::now() > deadline {
             bail!(
-                "pid {pid} did not open its inspector within 10 s after SIGUSR1 (port {} taken, or started with --disable-sigusr1? see the process's stderr)",
+                "pid {pid} did not open its inspector within 30 s after SIGUSR1 (port {} taken, or started with --disable-sigusr1? see the process's stderr)",
                 if port == 0 {
                     "chosen by node".to_string()
                 } else {
