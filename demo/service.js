@@ -5,13 +5,11 @@
 // request's price table, so the table stays reachable from the emitter's `_events` for as
 // long as the process lives: the classic EventEmitter listener leak.
 //
-// Also serves prom-client's default metrics on /metrics for Prometheus.
+// `start()` serves the API and prom-client's default metrics on /metrics for Prometheus;
+// the handler and the emitter are exported so a regression test can call them.
 'use strict';
 const http = require('http');
 const { EventEmitter } = require('events');
-const client = require('prom-client');
-
-client.collectDefaultMetrics();
 
 const configBus = new EventEmitter();
 let settings = { currency: 'EUR', margin: 1.2 };
@@ -31,18 +29,24 @@ function handleQuote(req, res) {
   res.end(JSON.stringify({ price: table[7], currency: settings.currency }));
 }
 
-const server = http.createServer(async (req, res) => {
-  if (req.url === '/metrics') {
-    res.setHeader('content-type', client.register.contentType);
-    res.end(await client.register.metrics());
-  } else if (req.url === '/api/quote') {
-    handleQuote(req, res);
-  } else {
-    res.statusCode = 404;
-    res.end('not found\n');
-  }
-});
+function start(port = Number(process.env.PORT || 19464)) {
+  const client = require('prom-client');
+  client.collectDefaultMetrics();
+  const server = http.createServer(async (req, res) => {
+    if (req.url === '/metrics') {
+      res.setHeader('content-type', client.register.contentType);
+      res.end(await client.register.metrics());
+    } else if (req.url === '/api/quote') {
+      handleQuote(req, res);
+    } else {
+      res.statusCode = 404;
+      res.end('not found\n');
+    }
+  });
+  server.listen(port, '127.0.0.1', () => console.error(`demo service on 127.0.0.1:${port}`));
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+  return server;
+}
 
-const port = Number(process.env.PORT || 19464);
-server.listen(port, '127.0.0.1', () => console.error(`demo service on 127.0.0.1:${port}`));
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+module.exports = { handleQuote, configBus, start };
+if (require.main === module) start();

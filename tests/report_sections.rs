@@ -115,7 +115,15 @@ fn every_template_heading_in_order_for_every_case() {
             .collect::<Vec<_>>(),
         "TEMPLATE_HEADINGS is out of date with report-template.md"
     );
-    for case in ["full", "python", "gc", "noleak", "empty", "hostile"] {
+    for case in [
+        "full",
+        "python",
+        "gc",
+        "noleak",
+        "hostile",
+        "oom",
+        "short-near",
+    ] {
         let (_tmp, out) = run_case(case);
         let md = read(&out, "report.md");
         assert_eq!(
@@ -128,7 +136,15 @@ fn every_template_heading_in_order_for_every_case() {
 
 #[test]
 fn no_placeholder_is_left_for_any_case() {
-    for case in ["full", "python", "gc", "noleak", "empty", "hostile"] {
+    for case in [
+        "full",
+        "python",
+        "gc",
+        "noleak",
+        "hostile",
+        "oom",
+        "short-near",
+    ] {
         let (_tmp, out) = run_case(case);
         assert_no_placeholder(case, &read(&out, "report.md"));
     }
@@ -136,7 +152,7 @@ fn no_placeholder_is_left_for_any_case() {
 
 #[test]
 fn every_section_has_content() {
-    for case in ["full", "empty"] {
+    for case in ["full", "oom"] {
         let (_tmp, out) = run_case(case);
         let md = read(&out, "report.md");
         let lines: Vec<&str> = md.lines().collect();
@@ -184,18 +200,44 @@ fn leak_location_pattern_and_path_appear_in_every_format() {
     assert!(md.contains("- [ ] Close connections"));
     // the regression test for listeners counts them before and after
     assert!(md.contains("configBus.listenerCount('reload')"));
-    // growth and OOM projection from the evidence (limit from the GC log: 512 MB)
-    assert!(md.contains("36.7 MB/hour"));
-    assert!(md.contains("against the heap limit 512.0 MB seen in the GC log"));
+    // growth and OOM projection from the evidence (limit from the GC log: 512 MiB)
+    assert!(md.contains("- Memory growth: 36.4 MiB/h from the post-GC heap floor (GC log)"));
+    assert!(md.contains("to the 512.0 MiB limit (the heap limit in the GC log) at 36.4 MiB/h"));
     assert!(md.contains("**Severity**: Critical"));
+    // the other sources are compared with the headline
+    assert!(md.contains("**Growth by source**"));
+    assert!(md.contains("Agrees with the headline (36.7 MiB/h against 36.4 MiB/h)"));
     // no load test given
     assert!(md.contains("Before fix: not run"));
     // JSON: same content, documented schema
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(v["schema"], "memsleuth.report.v1");
+    assert_eq!(v["schema"], "memsleuth.report.v2");
     assert_eq!(v["root_cause"]["pattern_id"], "event-listener");
     let tldr = v["executive_summary"]["tldr"].as_str().unwrap();
     assert!(md.contains(&format!("**TL;DR**: {}", tldr.replace("_", "\\_"))) || md.contains(tldr));
+}
+
+#[test]
+fn finder_fields_are_rendered_when_present() {
+    let (_tmp, out) = run_case("c2");
+    let md = read(&out, "report.md");
+    // the unit and the function's name, not "Function objects"
+    assert!(
+        md.contains("7000 leaked listeners retaining 55.7 MiB"),
+        "{md}"
+    );
+    assert!(!md.contains("`Function` objects"), "{md}");
+    // what the listeners keep alive: the closure's `table` array
+    assert!(md.contains("each listener keeps"), "{md}");
+    assert!(md.contains("table → Array"), "{md}");
+    let j: serde_json::Value = serde_json::from_str(&read(&out, "report.json")).unwrap();
+    assert_eq!(j["leak_groups"][0]["unit"], "listener");
+    // the proposed fix uses the listener's own name
+    let fix = j["fix"]["fixed_code"]["lines"].to_string();
+    assert!(
+        fix.contains("configBus.off('reload', refreshPrices)"),
+        "{fix}"
+    );
 }
 
 #[test]
@@ -214,16 +256,19 @@ fn python_evidence_gives_the_python_line() {
 fn gc_log_alone_gives_growth_limit_and_load_test() {
     let (_tmp, out) = run_case("gc");
     let md = read(&out, "report.md");
-    // --memory-limit wins over the GC log's heap limit: (256 - 92.8) MB at 36.4 MB/hour
-    assert!(md.contains("4.48 hours"), "{md}");
-    assert!(md.contains("against the --memory-limit 256.0 MB"));
+    // --memory-limit wins over the GC log's heap limit: (256 - 92.8) MiB at 36.4 MiB/h
+    assert!(md.contains("- Projected time to OOM: 4.5 hours"), "{md}");
+    assert!(md.contains("to the 256.0 MiB limit (--memory-limit)"));
     // the severity given by hand, with memsleuth's own estimate beside it
     assert!(md.contains("**Severity**: High (set by the investigator (--severity); memsleuth's own estimate: Critical"));
-    assert!(md.contains("| +5.00 s (process uptime, GC log clock) | Detection |"));
-    assert!(md.contains("- Memory after 10000 requests: 48.3 MB (stable)"));
+    assert!(md.contains("| +5 s (process uptime) | Detection |"));
+    assert!(md.contains("- Memory after 10000 requests: 48.3 MiB (stable)"));
     assert!(!md.contains("not run"));
     let html = read(&out, "report.html");
-    assert!(html.contains("Heap after GC over time"), "GC chart drawn");
+    assert!(
+        html.contains("Memory over process uptime (GC log)"),
+        "GC chart drawn"
+    );
 }
 
 #[test]
@@ -231,10 +276,10 @@ fn evidence_of_no_leak_is_never_called_a_leak() {
     let (_tmp, out) = run_case("noleak");
     let md = read(&out, "report.md");
     assert!(
-        md.contains("**Severity**: Low (auto: the evidence given shows no leak)"),
+        md.contains("**Severity**: Low (auto: the evidence shows bounded memory, no leak)"),
         "{md}"
     );
-    assert!(md.contains("the evidence given shows no memory leak"));
+    assert!(md.contains("the evidence shows bounded memory, no leak"));
     assert!(md.contains("- [ ] Linear memory growth"));
     assert!(md.contains("Status: Monitoring (no leak in the evidence)"));
     assert!(md.contains("No object group grew between the snapshots"));
@@ -250,12 +295,35 @@ fn evidence_of_no_leak_is_never_called_a_leak() {
     }
 }
 
+/// Runs `memsleuth report` with `args` in a temporary directory holding the fixtures.
+fn report(args: &[&str]) -> (tempfile::TempDir, std::process::Output) {
+    let tmp = tempfile::tempdir().unwrap();
+    for f in std::fs::read_dir(fixtures()).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|e| e == "json") {
+            std::fs::copy(&f, tmp.path().join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_memsleuth"))
+        .arg("report")
+        .args(args)
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    (tmp, out)
+}
+
 #[test]
 fn a_report_without_a_service_name_says_so_and_alerts_on_a_clear_job() {
-    let (_tmp, out) = run_case("empty");
-    let md = read(&out, "report.md");
+    let (tmp, out) = report(&["--gc-json", "gc.json", "--out", "r"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = read(&tmp.path().join("r"), "report.md");
     assert!(md.contains("**Service**: not available: no --service given"));
-    let rules = read(&out, "alerts.rules.yml");
+    let rules = read(&tmp.path().join("r"), "alerts.rules.yml");
     assert!(
         rules.contains("job=\\\"unknown-service\\\"") || rules.contains("unknown-service"),
         "{rules}"
@@ -264,27 +332,25 @@ fn a_report_without_a_service_name_says_so_and_alerts_on_a_clear_job() {
 
 #[test]
 fn missing_evidence_is_said_plainly() {
-    let (_tmp, out) = run_case("empty");
-    let md = read(&out, "report.md");
+    let (tmp, out) = report(&["--gc-json", "gc.json", "--out", "r"]);
+    assert!(out.status.success());
+    let md = read(&tmp.path().join("r"), "report.md");
     assert!(md.contains("not available: no Prometheus given"));
-    assert!(md.contains("not available: no GC log given"));
     assert!(md.contains("not available: no heap snapshots given"));
-    assert!(md.contains("**Severity**: Low"));
-    let rules = read(&out, "alerts.rules.yml");
+    assert!(
+        md.contains("Cause: not in this evidence")
+            || md.contains("the leaking code is not identified yet")
+    );
+    let rules = read(&tmp.path().join("r"), "alerts.rules.yml");
     assert!(rules.contains("alert: \"MemoryGrowth\""));
 }
 
 #[test]
 fn report_prints_a_summary_and_the_paths() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_memsleuth"))
-        .args(["report", "--service", "svc", "--out", "r"])
-        .current_dir(tmp.path())
-        .output()
-        .unwrap();
+    let (tmp, out) = report(&["--gc-json", "gc.json", "--service", "svc", "--out", "r"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Severity: Low"), "{text}");
+    assert!(text.contains("Severity: Critical"), "{text}");
     for f in OUTPUTS {
         assert!(text.contains(&format!("r/{f}")), "{text}");
         assert!(tmp.path().join("r").join(f).is_file());

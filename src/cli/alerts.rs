@@ -13,7 +13,7 @@ pub struct Args {
     /// Memory metric: a name (the job matcher is added) or a full selector
     #[arg(long, default_value = alerts::DEFAULT_METRIC)]
     pub metric: String,
-    /// Growth alert threshold in MB per hour
+    /// Growth alert threshold in MiB per hour
     #[arg(long, default_value_t = alerts::DEFAULT_GROWTH_MB_PER_HOUR)]
     pub growth_mb_per_hour: f64,
     /// How long the growth must last before the alert fires (Prometheus duration)

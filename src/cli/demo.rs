@@ -1,16 +1,21 @@
 //! `memsleuth demo`: the main job on built-in evidence. The binary embeds real evidence of a
-//! small leaky Node service (`demo/service.js`, made by `demo/make-demo-evidence.sh`): three
-//! gzipped heap snapshots, its `--trace-gc` log, and a Prometheus query_range of its heap.
-//! The demo writes that evidence into `DIR/evidence/` under the names Node gave the
-//! snapshots (they carry the time each was taken), then runs exactly what
-//! `memsleuth report --snapshots ... --gc-log ... --metrics-file ...` runs.
+//! small leaky Node service (`demo/service.js`, made by `demo/make-demo-evidence.sh`): a
+//! capture (`capture.json`: a load test with request counts and a forced-GC heap figure at
+//! each checkpoint), three gzipped heap snapshots taken at checkpoints, the service's
+//! `--trace-gc` log, and a Prometheus range of its heap. The demo writes that evidence into
+//! `DIR/evidence/` under the names Node gave the snapshots (they carry the time each was
+//! taken), then runs exactly what
+//! `memsleuth report --capture DIR/evidence --metrics-file DIR/evidence/prometheus-range.json.gz`
+//! runs.
 
 use super::report::{self as report_cmd, Args as ReportArgs};
+use crate::report::evidence;
 use anyhow::Context;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 const MANIFEST: &str = include_str!("../../demo/evidence/MANIFEST");
+const CAPTURE: &[u8] = include_bytes!("../../demo/evidence/capture.json");
 const SNAPSHOTS: [&[u8]; 3] = [
     include_bytes!("../../demo/evidence/snapshot-1.heapsnapshot.gz"),
     include_bytes!("../../demo/evidence/snapshot-2.heapsnapshot.gz"),
@@ -19,7 +24,7 @@ const SNAPSHOTS: [&[u8]; 3] = [
 /// The demo service's source, written beside the snapshots so the report can quote it.
 const SERVICE_JS: &[u8] = include_bytes!("../../demo/service.js");
 const GC_LOG: &[u8] = include_bytes!("../../demo/evidence/gc.log.gz");
-const PROMETHEUS_RANGE: &[u8] = include_bytes!("../../demo/evidence/prometheus-heap-range.json.gz");
+const PROMETHEUS_RANGE: &[u8] = include_bytes!("../../demo/evidence/prometheus-range.json.gz");
 
 /// Flags of `memsleuth demo`.
 #[derive(clap::Args, Debug)]
@@ -38,9 +43,19 @@ fn manifest() -> BTreeMap<&'static str, &'static str> {
         .collect()
 }
 
+/// A bare file name from the embedded capture.json, or `fallback` for anything else.
+fn bare(name: &str, fallback: &str) -> String {
+    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+        fallback.to_string()
+    } else {
+        name.to_string()
+    }
+}
+
 /// Writes the embedded evidence into `dir/evidence/` and returns the `report` flags that use it.
 pub fn demo_report_args(out: &std::path::Path) -> anyhow::Result<ReportArgs> {
     let m = manifest();
+    let capture = evidence::parse_capture("demo/evidence/capture.json", CAPTURE)?;
     let ev_dir = out.join("evidence");
     std::fs::create_dir_all(&ev_dir)
         .with_context(|| format!("cannot create {}", ev_dir.display()))?;
@@ -49,25 +64,21 @@ pub fn demo_report_args(out: &std::path::Path) -> anyhow::Result<ReportArgs> {
         crate::input::write_atomic(&p, |w| w.write_all(bytes))?;
         Ok(p.to_string_lossy().into_owned())
     };
-    let mut snapshots = Vec::new();
+    write("capture.json", CAPTURE)?;
     for (i, bytes) in SNAPSHOTS.iter().enumerate() {
-        let key = format!("snapshot_{}", i + 1);
         let fallback = format!("snapshot-{}.heapsnapshot", i + 1);
-        let name = m.get(key.as_str()).copied().unwrap_or(&fallback);
-        // a name from the manifest is a bare file name; anything else falls back
-        let name = if name.contains(['/', '\\']) || name.starts_with('.') {
-            fallback.as_str()
-        } else {
-            name
-        };
-        snapshots.push(write(&format!("{name}.gz"), bytes)?);
+        let name = bare(
+            capture.snapshots.get(i).map(String::as_str).unwrap_or(""),
+            &fallback,
+        );
+        write(&format!("{name}.gz"), bytes)?;
     }
     write("service.js", SERVICE_JS)?;
-    let gc_log = write("gc.log.gz", GC_LOG)?;
-    let range = write("prometheus-heap-range.json.gz", PROMETHEUS_RANGE)?;
+    let gc_name = bare(capture.gc_log.as_deref().unwrap_or(""), "gc.log");
+    write(&format!("{gc_name}.gz"), GC_LOG)?;
+    let range = write("prometheus-range.json.gz", PROMETHEUS_RANGE)?;
     Ok(ReportArgs {
-        snapshots,
-        gc_log: Some(gc_log),
+        capture: Some(ev_dir.to_string_lossy().into_owned()),
         metrics_file: Some(range),
         service: m.get("service").map(|s| s.to_string()),
         investigator: None,
@@ -79,14 +90,11 @@ pub fn demo_report_args(out: &std::path::Path) -> anyhow::Result<ReportArgs> {
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let rargs = demo_report_args(&args.out)?;
-    // The same path as `memsleuth report`: once the lead wires the analyses into
-    // `cli::report::gather_evidence`, the demo analyses the embedded snapshots, GC log and
-    // Prometheus range for real.
     let ev = report_cmd::gather_evidence(&rargs)?;
     let w = report_cmd::write_report(&args.out, &ev)?;
     let mut text = report_cmd::summary(&w);
     text.push_str(&format!(
-        "The demo's evidence (a leaky Node service, made by demo/make-demo-evidence.sh) is in {}.\nOpen {} in a browser.\n",
+        "The demo's evidence (a leaky Node service under a load test, made by demo/make-demo-evidence.sh) is in {}.\nOpen {} in a browser.\n",
         args.out.join("evidence").display(),
         args.out.join("report.html").display()
     ));

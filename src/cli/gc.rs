@@ -2,6 +2,7 @@
 
 use crate::cli::Format;
 use crate::series::gclog::{self, GcReport};
+use crate::units;
 use std::fmt::Write;
 
 /// Flags of `memsleuth gc`.
@@ -53,20 +54,27 @@ fn render_text(r: &GcReport) -> String {
     let _ = writeln!(s, "  time in GC:       {:.2}%", r.time_in_gc_percent);
     let _ = writeln!(
         s,
-        "  heap after GC MB: first {:.1}  last {:.1}  min {:.1}  max {:.1}",
-        r.heap_after_gc_mb.first,
-        r.heap_after_gc_mb.last,
-        r.heap_after_gc_mb.min,
-        r.heap_after_gc_mb.max
+        "  heap after GC:    first {}  last {}  min {}  max {}",
+        mib(r.heap_after_gc_mb.first),
+        mib(r.heap_after_gc_mb.last),
+        mib(r.heap_after_gc_mb.min),
+        mib(r.heap_after_gc_mb.max)
     );
-    let _ = writeln!(
-        s,
-        "  growth:           {:.1} MB/h (post-GC floor from {}, {} points)",
-        r.growth_mb_per_hour,
-        r.floor_source,
-        r.floor.len()
-    );
-    if r.oom {
+    let _ = writeln!(s, "  growth:           {}", growth_line(r));
+    let _ = writeln!(s, "  method:           {}", r.method);
+    if let Some(h) = &r.oom_heap {
+        let _ = writeln!(
+            s,
+            "  out of memory:    {} (last GC at {:.0} ms: {} {} -> {}{})",
+            r.oom_message.as_deref().unwrap_or("yes"),
+            h.t_ms,
+            h.kind,
+            mib(h.heap_before_mb),
+            mib(h.heap_after_mb),
+            h.committed_after_mb
+                .map_or(String::new(), |c| format!(", committed {}", mib(c)))
+        );
+    } else if r.oom {
         let _ = writeln!(
             s,
             "  out of memory:    {}",
@@ -76,7 +84,8 @@ fn render_text(r: &GcReport) -> String {
     if let Some(l) = r.heap_limit_mb {
         let _ = writeln!(
             s,
-            "  heap limit:       {l:.1} MB ({})",
+            "  heap limit:       {} ({})",
+            mib(l),
             r.heap_limit_source.as_deref().unwrap_or("")
         );
     }
@@ -92,4 +101,41 @@ fn render_text(r: &GcReport) -> String {
     }
     let _ = writeln!(s, "verdict: {} ({})", r.verdict, r.reason);
     s
+}
+
+/// V8's "MB" (MiB) in the tool's units.
+fn mib(v: f64) -> String {
+    units::bytes(v * units::MIB)
+}
+
+/// The growth figure with its interval and window; a window too short for an hourly rate
+/// leads with the change it saw, and the rate is marked as an extrapolation.
+pub(crate) fn growth_line(r: &GcReport) -> String {
+    let t = &r.trend;
+    let rate = units::rate_per_hour(r.growth_bytes_per_hour);
+    let interval = format!(
+        "95% {} to {}",
+        units::rate_per_hour(r.growth_low_bytes_per_hour),
+        units::rate_per_hour(r.growth_high_bytes_per_hour)
+    );
+    let basis = format!(
+        "post-GC floor from {}, {} points, fitted on {:.1} s",
+        r.floor_source, t.points, r.span_seconds
+    );
+    let factor = 3600.0 / r.span_seconds.max(1e-9);
+    if factor > 300.0 {
+        format!(
+            "{} over {:.1} s ({basis}); no hourly rate: it would extrapolate the evidence {factor:.0}x",
+            units::bytes_delta(t.change_over_span() * units::MIB),
+            r.span_seconds
+        )
+    } else if r.too_short_for_rate {
+        format!(
+            "{} over {:.1} s ({basis}); as an hourly rate {rate} ({interval}), an extrapolation {factor:.0}x beyond the evidence",
+            units::bytes_delta(t.change_over_span() * units::MIB),
+            r.span_seconds
+        )
+    } else {
+        format!("{rate} ({interval}; {basis})")
+    }
 }

@@ -1,7 +1,8 @@
 //! `memsleuth metrics`: memory growth per series from a live Prometheus or a saved answer.
 
 use crate::cli::Format;
-use crate::series::prometheus::{self, MetricsReport, QueryOptions};
+use crate::series::prometheus::{self, MetricsReport, QueryOptions, SeriesReport};
+use crate::units;
 use anyhow::{Context, bail};
 use std::fmt::Write;
 use std::time::Duration;
@@ -151,18 +152,69 @@ fn render_text(r: &MetricsReport) -> String {
         let _ = writeln!(s, "  {{{}}}", labels.join(", "));
         let _ = writeln!(
             s,
-            "    {} samples, growth {:.1} MiB/h, {}{}",
+            "    {} samples, {}: {}{}{}",
             x.samples,
-            x.growth_bytes_per_hour / 1048576.0,
             x.verdict,
+            growth_text(x),
+            x.major_gcs
+                .map_or(String::new(), |n| format!(", {n} major GC(s)")),
             x.gc_pause_p95_ms
                 .map_or(String::new(), |p| format!(", GC pause p95 {p:.1} ms"))
         );
         let _ = writeln!(s, "    {}", x.reason);
+        let _ = writeln!(s, "    method: {}", x.method);
+    }
+    for o in &r.other_series {
+        let labels: Vec<String> = o.labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+        let _ = writeln!(
+            s,
+            "  {{{}}}: {} ({} samples, last {})",
+            labels.join(", "),
+            o.note,
+            o.samples,
+            o.last_value.map_or("n/a".to_string(), |v| format!("{v}"))
+        );
+    }
+    for i in &r.incidents {
+        let _ = writeln!(
+            s,
+            "  incident: {} ({}): {}",
+            i.kind.as_str(),
+            i.source,
+            i.message
+        );
     }
     for q in &r.queries {
         let _ = writeln!(s, "  PromQL: {q}");
     }
     let _ = writeln!(s, "verdict: {}", r.verdict);
     s
+}
+
+/// The growth with its interval; a fitted window too short for an hourly rate leads with the
+/// change it saw and marks the rate as an extrapolation.
+fn growth_text(x: &SeriesReport) -> String {
+    let rate = units::rate_per_hour(x.growth_bytes_per_hour);
+    let interval = format!(
+        "95% {} to {}",
+        units::rate_per_hour(x.growth_low_bytes_per_hour),
+        units::rate_per_hour(x.growth_high_bytes_per_hour)
+    );
+    let factor = 3600.0 / x.span_seconds.max(1e-9);
+    let change = units::bytes_delta(x.growth_bytes_per_hour / 3600.0 * x.span_seconds);
+    if x.span_seconds <= 0.0 {
+        format!("no growth figure ({} floor points)", x.floor.len())
+    } else if factor > 300.0 {
+        format!(
+            "{change} over {:.0} s; no hourly rate (it would extrapolate {factor:.0}x)",
+            x.span_seconds
+        )
+    } else if x.too_short_for_rate {
+        format!(
+            "{change} over {:.0} s, as an hourly rate {rate} ({interval}), an extrapolation {factor:.0}x beyond the evidence",
+            x.span_seconds
+        )
+    } else {
+        format!("growth {rate} ({interval}) over {:.0} s", x.span_seconds)
+    }
 }

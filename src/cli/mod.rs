@@ -2,6 +2,8 @@
 //! Only this layer (and `main.rs`) touches stdout, stderr, the environment and exit codes.
 
 pub mod alerts;
+pub mod applog;
+pub mod color;
 pub mod demo;
 pub mod diff;
 pub mod gc;
@@ -10,6 +12,7 @@ pub mod metrics;
 pub mod path;
 pub mod python;
 pub mod report;
+pub mod shell;
 pub mod summary;
 
 use std::io::Write;
@@ -26,10 +29,15 @@ pub enum Format {
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());
-    serde_json::to_writer_pretty(&mut w, value)?;
-    writeln!(w)?;
-    w.flush()?;
-    Ok(())
+    let written = serde_json::to_writer_pretty(&mut w, value)
+        .map_err(std::io::Error::from)
+        .and_then(|_| writeln!(w))
+        .and_then(|_| w.flush());
+    match written {
+        // A closed pipe (`| head`) is not an error, as for text.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
 }
 
 /// Prints text on stdout through a buffer; a closed pipe (`| head`) is not an error.

@@ -1,9 +1,11 @@
 //! `memsleuth report`: gathers the evidence ([`gather_evidence`]), runs the analysis
-//! (`report::analysis::investigate`) and writes `report.md`, `report.html`, `report.json`,
-//! `alerts.rules.yml` and `grafana-dashboard.json` into `--out`.
+//! (`report::analysis::investigate`: reconciliation, then the sections) and writes
+//! `report.md`, `report.html`, `report.json`, `alerts.rules.yml` and
+//! `grafana-dashboard.json` into `--out`. A report needs evidence: with none, it is an error.
 
 use crate::report::evidence::{
-    self, Evidence, GcEvidence, MetricsEvidence, PythonEvidence, SeverityChoice, SnapshotFile,
+    self, CaptureEvidence, Evidence, GcEvidence, MetricsEvidence, PythonEvidence, SeverityChoice,
+    SnapshotFile,
 };
 use crate::report::{analysis, html, json, markdown, model::Investigation};
 use anyhow::Context;
@@ -33,17 +35,24 @@ pub struct Args {
     /// Scalene JSON or memray `transform csv --leaks` output
     #[arg(long, num_args = 1.., value_name = "F")]
     pub python: Vec<String>,
+    /// A capture directory (capture.json with request counts; its snapshots and GC log are
+    /// used when --snapshots / --gc-log are not given)
+    #[arg(long, value_name = "DIR")]
+    pub capture: Option<String>,
+    /// An application or system log with OOM crashes, OOM kills or restarts (repeatable)
+    #[arg(long, value_name = "F")]
+    pub app_log: Vec<String>,
     /// The service's name (also the `job` label in the generated alerts)
     #[arg(long)]
     pub service: Option<String>,
     /// Who investigates
     #[arg(long)]
     pub investigator: Option<String>,
-    /// Severity: computed from growth and time to OOM (auto), or set
+    /// Severity: computed from the evidence (auto), or set
     #[arg(long, value_enum, default_value_t = SeverityChoice::Auto)]
     pub severity: SeverityChoice,
-    /// The memory limit in bytes (suffixes K, M, G, Ki, Mi, Gi, KB, MB, GB, MiB... allowed)
-    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+    /// The memory limit (bytes, or with a unit: 512M, 2G; K/M/G are KiB/MiB/GiB)
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
     pub memory_limit: Option<u64>,
     /// Directory for the report files
     #[arg(long, value_name = "DIR", default_value = "memsleuth-report")]
@@ -91,11 +100,11 @@ fn view<T: serde::Serialize, V: serde::de::DeserializeOwned>(out: &T) -> anyhow:
 }
 
 /// `--snapshots`: the leak finder (`memsleuth leaks S1 S2 S3`).
-fn leaks_from_snapshots(paths: &[String]) -> anyhow::Result<Option<crate::leaks::LeaksOutput>> {
+fn leaks_from_snapshots(paths: &[String]) -> anyhow::Result<Option<evidence::LeaksView>> {
     if paths.len() < 2 {
         return Ok(None);
     }
-    Ok(Some(super::leaks::find_leaks(paths, 1)?))
+    Ok(Some(view(&super::leaks::find_leaks(paths, 1)?)?))
 }
 
 /// `--gc-log`: the GC log analysis (`memsleuth gc LOG`), given the log's name and text.
@@ -123,33 +132,42 @@ fn metrics_from_source(
         format: super::Format::Json,
     };
     let r = super::metrics::fetch(&args)?;
-    Ok(Some(metrics_view(&r)))
+    Ok(Some(metrics_view(&r)?))
 }
 
-/// The report's view of a metrics analysis (points for the charts, p95 in seconds).
-fn metrics_view(r: &crate::series::prometheus::MetricsReport) -> evidence::MetricsView {
-    use evidence::{MetricSeries, QueryList, SampleValue, Samples};
-    evidence::MetricsView {
-        series: r
-            .series
-            .iter()
-            .map(|s| MetricSeries {
-                labels: s.labels.clone(),
-                samples: Samples::Points(
-                    s.values
-                        .iter()
-                        .map(|p| (p[0], SampleValue::Num(p[1])))
-                        .collect(),
-                ),
-                growth_bytes_per_hour: Some(s.growth_bytes_per_hour),
-                verdict: s.verdict.as_str().to_string(),
-                reason: s.reason.clone(),
-            })
-            .collect(),
+/// The report's view of a metrics analysis (points for the charts, p95 in seconds). Each
+/// series goes through its JSON, so fields the `metrics` command adds (contract C3) are read
+/// by name.
+fn metrics_view(
+    r: &crate::series::prometheus::MetricsReport,
+) -> anyhow::Result<evidence::MetricsView> {
+    use evidence::{MetricSeries, QueryList};
+    let mut series = Vec::new();
+    for s in &r.series {
+        let mut v = serde_json::to_value(s)?;
+        if let Some(o) = v.as_object_mut() {
+            let values = o
+                .remove("values")
+                .unwrap_or(serde_json::Value::Array(Vec::new()));
+            o.insert("samples".into(), values);
+            if let Some(verdict) = o.get("verdict").cloned()
+                && !verdict.is_string()
+            {
+                o.insert(
+                    "verdict".into(),
+                    serde_json::Value::String(verdict.to_string()),
+                );
+            }
+        }
+        series.push(serde_json::from_value::<MetricSeries>(v)?);
+    }
+    Ok(evidence::MetricsView {
+        series,
+        incidents: serde_json::from_value(serde_json::to_value(&r.incidents)?)?,
         metric: r.metric.clone(),
         queries: QueryList::Many(r.queries.clone()),
         gc_pause_p95_seconds: r.gc_pause_p95_ms.map(|ms| ms / 1000.0),
-    }
+    })
 }
 
 /// `--python F`: Scalene JSON or memray CSV (`memsleuth python F`).
@@ -159,10 +177,74 @@ fn python_from_profile(path: &str) -> anyhow::Result<Option<evidence::PythonView
     Ok(Some(view(&r)?))
 }
 
-fn not_in_build(what: &str, flag: &str, hidden: &str, cmd: &str) -> String {
-    format!(
-        "{what} ({flag}) not analysed: that analysis is not in this build; give the saved output of `{cmd}` with {hidden} instead"
-    )
+/// What to pass when no evidence was given.
+pub const NO_EVIDENCE: &str = "no evidence given: pass at least one of --snapshots S1 S2 S3 (heap snapshots), --gc-log F (node --trace-gc output), --prometheus URL or --metrics-file F (Prometheus), --python F (Scalene or memray), --capture DIR (a load test with capture.json), --app-log F (a log with OOM crashes or restarts)";
+
+/// A file inside a capture directory: the name as written, else with `.gz`.
+fn in_capture(dir: &Path, name: &str) -> Option<String> {
+    // capture.json names files inside DIR: a bare name, never a path out of it
+    if name.contains(['/', '\\']) || name.starts_with('.') {
+        return None;
+    }
+    [name.to_string(), format!("{name}.gz")]
+        .into_iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+        .map(|p| p.to_string_lossy().into_owned())
+}
+
+/// Times (ms, log clock) of the GCs V8 ran to take a heap snapshot (reason `heap profiler`).
+fn snapshot_gcs(text: &str) -> Vec<f64> {
+    crate::series::gclog::parse(text)
+        .events
+        .iter()
+        .filter(|e| e.reason.contains("heap profiler"))
+        .map(|e| e.t_ms)
+        .collect()
+}
+
+/// The source files of the findings' locations: at the path the snapshot names, else a file
+/// of the same name beside the snapshots or in the capture directory. At most 4 MiB each.
+fn finding_sources<'a>(
+    findings: impl Iterator<Item = &'a evidence::FindingView>,
+    dirs: &[PathBuf],
+) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for f in findings {
+        let Some(l) = &f.location else { continue };
+        if out.contains_key(&l.file) {
+            continue;
+        }
+        let path = l.file.strip_prefix("file://").unwrap_or(&l.file);
+        let base = Path::new(path).file_name().map(|b| b.to_owned());
+        let candidates = std::iter::once(PathBuf::from(path))
+            .chain(dirs.iter().filter_map(|d| base.as_ref().map(|b| d.join(b))));
+        for c in candidates {
+            if let Ok(meta) = std::fs::metadata(&c)
+                && meta.is_file()
+                && meta.len() <= 4 << 20
+                && let Ok(text) = std::fs::read_to_string(&c)
+            {
+                out.insert(l.file.clone(), text);
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// `path` relative to the report directory when it lies inside it (`evidence/gc.log.gz`
+/// rather than where the report happened to be written from).
+fn shown(path: &str, out: &Path) -> String {
+    let p = Path::new(path);
+    let abs = |x: &Path| std::fs::canonicalize(x).ok();
+    match (abs(p), abs(out)) {
+        (Some(a), Some(o)) => match a.strip_prefix(&o) {
+            Ok(rel) if !rel.as_os_str().is_empty() => rel.to_string_lossy().into_owned(),
+            _ => path.to_string(),
+        },
+        _ => path.to_string(),
+    }
 }
 
 /// Turns the command line into the evidence the report is built from.
@@ -174,11 +256,41 @@ pub fn gather_evidence(args: &Args) -> anyhow::Result<Evidence> {
         memory_limit_bytes: args.memory_limit,
         ..Evidence::default()
     };
+    let out = &args.out;
 
-    for p in &args.snapshots {
+    // A capture: capture.json, and its snapshots and GC log unless given otherwise.
+    let mut snapshots = args.snapshots.clone();
+    let mut gc_log = args.gc_log.clone();
+    if let Some(dir) = &args.capture {
+        let d = Path::new(dir);
+        let path = d.join("capture.json");
+        let inp = crate::input::load(&path.to_string_lossy()).with_context(|| {
+            format!("{dir}: not a capture directory (no readable capture.json)")
+        })?;
+        let view = evidence::parse_capture(&inp.name, &inp.bytes)?;
+        if snapshots.is_empty() {
+            snapshots = view
+                .snapshots
+                .iter()
+                .filter_map(|s| in_capture(d, s))
+                .collect();
+        }
+        if gc_log.is_none() {
+            gc_log = view.gc_log.as_deref().and_then(|g| in_capture(d, g));
+        }
+        ev.notes
+            .extend(view.notes.iter().map(|n| format!("capture: {n}")));
+        ev.capture = Some(CaptureEvidence {
+            dir: shown(dir, out),
+            started_unix: view.started_at.as_deref().and_then(evidence::parse_rfc3339),
+            view,
+        });
+    }
+
+    for p in &snapshots {
         let meta = std::fs::metadata(p).with_context(|| format!("{p}: cannot read"))?;
         ev.snapshots.push(SnapshotFile {
-            file: p.clone(),
+            file: shown(p, out),
             file_bytes: Some(meta.len()),
             taken: evidence::snapshot_time_from_name(p),
         });
@@ -186,50 +298,41 @@ pub fn gather_evidence(args: &Args) -> anyhow::Result<Evidence> {
     if let Some(f) = &args.saved.leaks_json {
         let inp = crate::input::load(f)?;
         ev.leaks = Some(evidence::parse_leaks(&inp.name, &inp.bytes)?);
-    } else if !args.snapshots.is_empty() {
-        match leaks_from_snapshots(&args.snapshots)? {
+    } else if !snapshots.is_empty() {
+        match leaks_from_snapshots(&snapshots)? {
             Some(l) => ev.leaks = Some(l),
-            None => ev.notes.push(not_in_build(
-                "Heap snapshots",
-                "--snapshots",
-                "--leaks-json",
-                "memsleuth leaks --format json",
-            )),
+            None => ev.notes.push(
+                "One heap snapshot (--snapshots) is not enough to find a leak: give 2 or more of the same process (3 a few minutes apart is best)".into(),
+            ),
         }
     }
 
     let mut gc_text: Option<(String, String)> = None;
-    if let Some(f) = &args.gc_log {
+    if let Some(f) = &gc_log {
         gc_text = Some(crate::input::load_text(f)?);
     }
     let gc_view = if let Some(f) = &args.saved.gc_json {
         let inp = crate::input::load(f)?;
         Some((inp.name.clone(), evidence::parse_gc(&inp.name, &inp.bytes)?))
     } else if let Some((name, text)) = &gc_text {
-        match gc_from_log(name, text)? {
-            Some(v) => Some((name.clone(), v)),
-            None => {
-                ev.notes.push(not_in_build(
-                    "A GC log",
-                    "--gc-log",
-                    "--gc-json",
-                    "memsleuth gc --format json",
-                ));
-                None
-            }
-        }
+        gc_from_log(name, text)?.map(|v| (name.clone(), v))
     } else {
         None
     };
     if let Some((json_name, view)) = gc_view {
-        let (file, excerpt) = match &gc_text {
-            Some((name, text)) => (name.clone(), evidence::gc_log_excerpt(text)),
-            None => (json_name, Vec::new()),
+        let (file, excerpt, snapshot_gcs_ms) = match &gc_text {
+            Some((name, text)) => (
+                shown(name, out),
+                evidence::gc_log_excerpt(text),
+                snapshot_gcs(text),
+            ),
+            None => (json_name, Vec::new(), Vec::new()),
         };
         ev.gc = Some(GcEvidence {
             file,
             view,
             excerpt,
+            snapshot_gcs_ms,
         });
     }
 
@@ -239,7 +342,7 @@ pub fn gather_evidence(args: &Args) -> anyhow::Result<Evidence> {
             source: args
                 .prometheus
                 .clone()
-                .or_else(|| args.metrics_file.clone())
+                .or_else(|| args.metrics_file.as_deref().map(|m| shown(m, out)))
                 .unwrap_or_else(|| inp.name.clone()),
             view: evidence::parse_metrics(&inp.name, &inp.bytes)?,
         });
@@ -247,25 +350,15 @@ pub fn gather_evidence(args: &Args) -> anyhow::Result<Evidence> {
         let source = args
             .prometheus
             .clone()
-            .or_else(|| args.metrics_file.clone())
+            .or_else(|| args.metrics_file.as_deref().map(|m| shown(m, out)))
             .unwrap_or_default();
-        match metrics_from_source(
+        if let Some(view) = metrics_from_source(
             args.prometheus.as_deref(),
             args.query.as_deref(),
             args.since.as_deref(),
             args.metrics_file.as_deref(),
         )? {
-            Some(view) => ev.metrics = Some(MetricsEvidence { source, view }),
-            None => ev.notes.push(not_in_build(
-                "Prometheus data",
-                if args.prometheus.is_some() {
-                    "--prometheus"
-                } else {
-                    "--metrics-file"
-                },
-                "--metrics-json",
-                "memsleuth metrics --format json",
-            )),
+            ev.metrics = Some(MetricsEvidence { source, view });
         }
     }
 
@@ -281,18 +374,49 @@ pub fn gather_evidence(args: &Args) -> anyhow::Result<Evidence> {
         });
     }
     for f in &args.python {
-        match python_from_profile(f)? {
-            Some(view) => ev.python.push(PythonEvidence {
-                file: f.clone(),
+        if let Some(view) = python_from_profile(f)? {
+            ev.python.push(PythonEvidence {
+                file: shown(f, out),
                 view,
-            }),
-            None => ev.notes.push(not_in_build(
-                "A Python profile",
-                "--python",
-                "--python-json",
-                "memsleuth python --format json",
-            )),
+            });
         }
+    }
+    // The source files of the findings' locations (Node and Python), for the function
+    // around each leaking line: where the finding says, else beside the evidence.
+    let mut dirs: Vec<PathBuf> = snapshots
+        .iter()
+        .chain(args.python.iter())
+        .filter_map(|p| Path::new(p).parent().map(|d| d.to_path_buf()))
+        .collect();
+    if let Some(c) = &args.capture {
+        dirs.push(PathBuf::from(c));
+    }
+    let findings = ev
+        .leaks
+        .iter()
+        .flat_map(|l| l.findings.iter())
+        .chain(ev.python.iter().flat_map(|p| p.view.leaks.iter()));
+    ev.sources = finding_sources(findings, &dirs);
+    if let Some(m) = &ev.metrics {
+        let incidents: Vec<evidence::Incident> = m
+            .view
+            .incidents
+            .iter()
+            .map(|i| i.to_incident(&m.source))
+            .collect();
+        ev.incidents.extend(incidents);
+    }
+    for f in &args.app_log {
+        let (name, text) = crate::input::load_text(f)?;
+        let r = crate::series::applog::analyze(&name, &text)?;
+        let shown_name = shown(f, out);
+        let v: evidence::AppLogView = serde_json::from_value(serde_json::to_value(&r)?)?;
+        ev.incidents
+            .extend(v.incidents.iter().map(|i| i.to_incident(&shown_name)));
+        ev.app_logs.push(shown_name);
+    }
+    if !crate::report::facts::has_evidence(&ev) {
+        anyhow::bail!(NO_EVIDENCE);
     }
     Ok(ev)
 }

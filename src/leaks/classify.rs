@@ -395,7 +395,18 @@ pub fn classify(s: &Subject<'_>) -> Verdict {
         return verdict(Pattern::LargeDataset, Api::Dataset, None, s.unit_class);
     }
 
-    // 8. Collections.
+    // 8. Collections. Entries that hold removed elements are detached DOM: the element
+    // trees are what accumulates.
+    if keeps_detached_dom(s) {
+        let unit = s
+            .units
+            .iter()
+            .take(16)
+            .find_map(|&u| detached_near(s, u))
+            .map(|d| detached_name(g, d))
+            .unwrap_or_else(|| "detached DOM tree".into());
+        return verdict(Pattern::DetachedDom, Api::DetachedDom, None, &unit);
+    }
     let ap_class = s.class(s.ap);
     let keyed = !slot || g.edges(s.ap).len() >= 64;
     if shapes::is_collection_class(ap_class) || keyed {
@@ -405,17 +416,60 @@ pub fn classify(s: &Subject<'_>) -> Verdict {
             "Array" => (Api::ArrayLike, "array element"),
             _ => (Api::ObjectLike, "entry"),
         };
-        if unit_is_fn && matches!(api, Api::ArrayLike | Api::SetLike) {
-            return verdict(
-                Pattern::EventListener,
-                Api::CallbackList,
-                focus_fn,
-                "callback",
-            );
+        if unit_is_fn && matches!(api, Api::ArrayLike | Api::SetLike | Api::MapLike) {
+            // A callback list of an emitter-like object with its own removal method.
+            let api = match s.owner.map(|o| o.holder).and_then(|h| removal_method(g, h)) {
+                Some("removeEventListener") => Api::NodeEventTarget,
+                Some(_) => Api::EventEmitter,
+                None if api == Api::MapLike => {
+                    return verdict(
+                        Pattern::UnboundedCollection,
+                        Api::MapLike,
+                        None,
+                        "Map entry",
+                    );
+                }
+                None => Api::CallbackList,
+            };
+            let unit = if api == Api::CallbackList {
+                "callback"
+            } else {
+                "listener"
+            };
+            return verdict(Pattern::EventListener, api, focus_fn, unit);
         }
         return verdict(Pattern::UnboundedCollection, api, None, unit);
     }
     verdict(Pattern::Unknown, Api::Unknown, None, s.unit_class)
+}
+
+/// The listener-removal method an object offers (`off`, `removeListener`,
+/// `removeEventListener`, `unsubscribe`), own or inherited one level.
+fn removal_method(g: &HeapGraph, o: u32) -> Option<&'static str> {
+    const METHODS: [&str; 4] = [
+        "off",
+        "removeListener",
+        "removeEventListener",
+        "unsubscribe",
+    ];
+    let mut objs = vec![o];
+    if let Some(p) = crate::heap::source::child(g, o, "__proto__") {
+        objs.push(p);
+    }
+    for x in objs {
+        for e in g.edges(x) {
+            if g.raw.edge_type[e] != g.types.e_property
+                || g.node_type(g.raw.edge_to[e]) != g.types.n_closure
+            {
+                continue;
+            }
+            let n = g.edge_name(e);
+            if let Some(m) = METHODS.iter().find(|m| **m == n) {
+                return Some(m);
+            }
+        }
+    }
+    None
 }
 
 /// DevTools' name of a detached DOM node: `Detached <div class="card">`.

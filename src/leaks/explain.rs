@@ -183,11 +183,17 @@ pub fn owner_text(o: &Owner, display: &str, entry: Option<&str>) -> String {
         return format!("{inner}{of} (in `{lib}`)");
     }
     match o.kind {
-        OwnerKind::Property | OwnerKind::ClassField => format!("`{}.{}`", o.holder_class, o.name),
+        OwnerKind::Property | OwnerKind::ClassField => match &o.holder_name {
+            Some(h) => format!("`{h}.{}`", o.name),
+            None => format!("`{}.{}`", o.holder_class, o.name),
+        },
         OwnerKind::Global if o.edge.is_some() => format!("`window.{}` (a global)", o.name),
         OwnerKind::Global => "the window".to_string(),
         OwnerKind::DomNode => format!("`{}`", o.name),
-        OwnerKind::MapEntry => format!("an entry of the Map `{}`", o.name),
+        OwnerKind::MapEntry => match &o.holder_name {
+            Some(h) => format!("an entry of the Map `{h}.{}`", o.name),
+            None => format!("an entry of the Map `{}`", o.name),
+        },
         OwnerKind::ModuleVariable => format!("the module variable `{}`", o.name),
         OwnerKind::ClosureVariable => format!("the variable `{}`", o.name),
     }

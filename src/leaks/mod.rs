@@ -413,7 +413,27 @@ fn finding(
     let words = explain::Words {
         verdict: &verdict,
         owner: owner.as_ref(),
-        owner_name: owner.as_ref().map(|o| o.display_name(g)),
+        owner_name: owner.as_ref().map(|o| {
+            // An emitter-like object's callback list: the fix calls the object's method.
+            let emitter_api = matches!(
+                verdict.api,
+                classify::Api::EventEmitter | classify::Api::NodeEventTarget
+            );
+            let field = matches!(
+                o.kind,
+                owners::OwnerKind::Property
+                    | owners::OwnerKind::ClassField
+                    | owners::OwnerKind::MapEntry
+            );
+            match &o.holder_name {
+                Some(h)
+                    if emitter_api && field && o.origin != crate::heap::source::Origin::Runtime =>
+                {
+                    h.clone()
+                }
+                _ => o.display_name(g),
+            }
+        }),
         owner_entry: owner
             .as_ref()
             .and_then(|o| o.entry)

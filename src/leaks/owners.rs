@@ -67,6 +67,9 @@ pub struct Owner {
     /// For an owner inside a library or the runtime: the nearest reference above it that
     /// the user's code holds (the variable that keeps the library object): (holder, edge).
     pub entry: Option<(u32, usize)>,
+    /// For a property or field: the name the holder object itself goes by (the variable or
+    /// property that holds it), as in `cartEvents` for `cartEvents.all`.
+    pub holder_name: Option<String>,
 }
 
 /// Rank of a retainer, lower is better: tier, newer, name rank, off-path, depth.
@@ -202,6 +205,14 @@ pub fn find(
     o.origin = o.script.as_deref().map_or(Origin::User, source::origin);
     if o.origin != Origin::User {
         o.entry = user_entry(g, tree, scripts, o.holder, &o.origin);
+    }
+    if matches!(
+        o.kind,
+        OwnerKind::Property | OwnerKind::ClassField | OwnerKind::MapEntry
+    ) && let Some((from, e)) = best_retainer(g, tree, c, o.holder)
+        && let Some((name, _)) = named(g, from, e, false)
+    {
+        o.holder_name = Some(name);
     }
     Some(o)
 }
@@ -352,6 +363,7 @@ fn find_named(
                 script: None,
                 origin: Origin::User,
                 entry: None,
+                holder_name: None,
             });
         }
     }
@@ -368,6 +380,8 @@ fn find_named(
                 edge: None,
                 name: if global {
                     "window".into()
+                } else if shapes::is_document_name(g.raw_name(cur)) {
+                    "document".into()
                 } else {
                     g.raw_name(cur).to_string()
                 },
@@ -383,6 +397,7 @@ fn find_named(
                 script: None,
                 origin: Origin::User,
                 entry: None,
+                holder_name: None,
             });
         }
         if g.node_type(cur) == g.types.n_native && g.raw_name(cur).starts_with("Window") {
@@ -399,6 +414,7 @@ fn find_named(
                 script: None,
                 origin: Origin::User,
                 entry: None,
+                holder_name: None,
             });
         }
         let (from, e) = best_retainer(g, tree, c, cur)?;
@@ -422,6 +438,18 @@ fn find_named(
                 .any(|ri| g.edge_name(g.ret_edge[ri] as usize) == "table")
             {
                 via_map = true;
+                // The entry's key sits in the slot before its value: for a listener map
+                // (an EventTarget's, an emitter library's) it is the event name.
+                if event.is_none()
+                    && let Ok(k) = name.parse::<u32>()
+                    && let Some(key) = g
+                        .edges(from)
+                        .find(|&x| g.edge_name(x) == k.wrapping_sub(1).to_string())
+                        .map(|x| g.raw.edge_to[x])
+                    && g.node_type(key) == g.types.n_string
+                {
+                    event = Some(g.raw_name(key).to_string());
+                }
             }
             structure.push(e);
             cur = from;
@@ -450,6 +478,7 @@ fn find_named(
                 script: None,
                 origin: Origin::User,
                 entry: None,
+                holder_name: None,
             });
         }
         structure.push(e);
@@ -492,6 +521,7 @@ pub fn pool_owner(g: &HeapGraph, unit: u32, owner_classes: &[&str]) -> Option<Ow
                         script: None,
                         origin: Origin::Runtime,
                         entry: None,
+                        holder_name: None,
                     });
                 }
                 if next.len() < 256 {

@@ -159,5 +159,14 @@ pub fn is_dom_node(g: &HeapGraph, o: u32) -> bool {
     }
     let n = g.raw_name(o);
     let n = n.strip_prefix("Detached ").unwrap_or(n);
-    n.starts_with('<') || n == "Text" || n == "Comment" || n == "DocumentFragment"
+    n.starts_with('<')
+        || n == "Text"
+        || n == "Comment"
+        || n == "DocumentFragment"
+        || is_document_name(n)
+}
+
+/// Blink's document node.
+pub fn is_document_name(n: &str) -> bool {
+    matches!(n, "HTMLDocument" | "Document" | "XMLDocument" | "#document")
 }

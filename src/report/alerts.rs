@@ -206,11 +206,11 @@ pub fn rules(cfg: &AlertConfig) -> Vec<Rule> {
             for_duration: Some(cfg.for_duration.clone()),
             severity: Some("warning".into()),
             summary: Some(format!(
-                "{svc}: memory of {{{{ $labels.instance }}}} grows faster than {} MB/hour",
+                "{svc}: memory of {{{{ $labels.instance }}}} grows faster than {} MiB/h",
                 num(cfg.growth_mb_per_hour)
             )),
             description: Some(format!(
-                "{} grows at {{{{ $value | printf \"%.1f\" }}}} MB/hour (deriv over {GROWTH_WINDOW}) for more than {}: a memory leak is likely. Take heap snapshots and run memsleuth report.",
+                "{} grows at {{{{ $value | printf \"%.1f\" }}}} MiB/h (deriv over {GROWTH_WINDOW}) for more than {}: a memory leak is likely. Take heap snapshots and run memsleuth report.",
                 metric_name(&cfg.metric),
                 cfg.for_duration
             )),

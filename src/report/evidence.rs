@@ -7,7 +7,6 @@
 //! severity, memory limit). Parsing is here; reading files is the caller's (`cli::report`).
 
 use crate::error::InputError;
-use crate::leaks::LeaksOutput;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -26,7 +25,7 @@ pub struct GcView {
     pub time_in_gc_percent: Option<f64>,
     #[serde(default)]
     pub heap_after_gc_mb: HeapAfterGc,
-    /// Trend of the post-GC heap, MB per hour.
+    /// Trend of the post-GC heap, MiB per hour (V8 writes MiB as "MB").
     #[serde(default)]
     pub growth_mb_per_hour: Option<f64>,
     /// `leak`, `no-leak` or `inconclusive`.
@@ -44,6 +43,86 @@ pub struct GcView {
     /// Lines that could not be read.
     #[serde(default, alias = "unparsed_lines")]
     pub unreadable_lines: Option<u64>,
+    /// The message of the out-of-memory crash, when the log ends in one.
+    #[serde(default)]
+    pub oom_message: Option<String>,
+    /// The last GC before that crash.
+    #[serde(default)]
+    pub oom_heap: Option<OomHeapView>,
+    /// Where `heap_limit_mb` comes from.
+    #[serde(default)]
+    pub heap_limit_source: Option<String>,
+    /// `[t_ms, heap after GC in MB]`: the points the trend was fitted on (post-GC floor).
+    #[serde(default)]
+    pub floor: Vec<(f64, f64)>,
+    /// `mark-compact` (the heap after each full GC) or `lower-envelope`.
+    #[serde(default)]
+    pub floor_source: String,
+    /// Number of full (mark-compact) GCs.
+    #[serde(default)]
+    pub full_gcs: Option<u64>,
+    /// Growth with its interval (contract C3), when the `gc` command gives it.
+    #[serde(flatten)]
+    pub c3: GrowthFields,
+    /// The trend object, when the `gc` command writes it (fit window, slopes).
+    #[serde(default)]
+    pub trend: Option<TrendView>,
+}
+
+/// The last GC before an out-of-memory crash (`memsleuth gc`'s `oom_heap`).
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct OomHeapView {
+    /// Isolate clock, ms.
+    #[serde(default)]
+    pub t_ms: f64,
+    /// Live heap after it, MiB.
+    #[serde(default)]
+    pub heap_after_mb: f64,
+    #[serde(default)]
+    pub committed_after_mb: Option<f64>,
+    #[serde(default)]
+    pub line: u64,
+}
+
+/// Fields every analysed series carries under contract C3 (branch `series`): growth with its
+/// confidence interval, the span it was fitted on, the method, and whether the span is too
+/// short for an hourly figure. All optional: older outputs lack them.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct GrowthFields {
+    #[serde(default)]
+    pub growth_bytes_per_hour: Option<f64>,
+    #[serde(default)]
+    pub growth_low_bytes_per_hour: Option<f64>,
+    #[serde(default)]
+    pub growth_high_bytes_per_hour: Option<f64>,
+    #[serde(default)]
+    pub span_seconds: Option<f64>,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub too_short_for_rate: Option<bool>,
+}
+
+/// A `series::trend::Trend` as written in JSON (only the fields the report reads).
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct TrendView {
+    #[serde(default)]
+    pub slope_per_s: Option<f64>,
+    #[serde(default)]
+    pub slope_low_per_s: Option<f64>,
+    #[serde(default)]
+    pub slope_high_per_s: Option<f64>,
+    #[serde(default)]
+    pub span_s: Option<f64>,
+    /// Start and end of the fitted window, seconds on the series' own clock.
+    #[serde(default)]
+    pub t_start: Option<f64>,
+    #[serde(default)]
+    pub t_end: Option<f64>,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub points: Option<u64>,
 }
 
 /// p50/p95/p99/max of GC pauses, milliseconds.
@@ -101,6 +180,9 @@ pub struct MetricsView {
     /// GC pause p95 from `nodejs_gc_duration_seconds`, seconds, when present.
     #[serde(default, alias = "gc_pause_p95_s", alias = "gc_p95_seconds")]
     pub gc_pause_p95_seconds: Option<f64>,
+    /// Restarts and OOM kills from kube-state-metrics.
+    #[serde(default)]
+    pub incidents: Vec<IncidentView>,
 }
 
 /// The queries run: a list, or a single string.
@@ -141,6 +223,32 @@ pub struct MetricSeries {
     pub verdict: String,
     #[serde(default)]
     pub reason: String,
+    /// Interval, span, method (contract C3); `growth_bytes_per_hour` above is its centre.
+    #[serde(default)]
+    pub growth_low_bytes_per_hour: Option<f64>,
+    #[serde(default)]
+    pub growth_high_bytes_per_hour: Option<f64>,
+    #[serde(default)]
+    pub span_seconds: Option<f64>,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub too_short_for_rate: Option<bool>,
+    /// The trend object, when written (its fit window).
+    #[serde(default)]
+    pub trend: Option<TrendView>,
+    /// What the trend was fitted on: the series itself, or its target's old generation.
+    #[serde(default)]
+    pub analysed: String,
+    /// The points the trend was fitted on, `[unix_seconds, bytes]`.
+    #[serde(default)]
+    pub floor: Vec<(f64, f64)>,
+    /// `after-major-gc` or `lower-envelope`.
+    #[serde(default)]
+    pub floor_source: String,
+    /// Major GCs in the window (prom-client's counter), when the exporter has it.
+    #[serde(default)]
+    pub major_gcs: Option<u64>,
 }
 
 /// Samples of a series: the points, or only their count.
@@ -209,6 +317,20 @@ pub struct PythonView {
     pub findings: Vec<PythonFinding>,
     #[serde(default)]
     pub growth_mb_per_hour: Option<f64>,
+    /// `leak`, `no-leak` or `inconclusive`, when the profile gives a trend.
+    #[serde(default)]
+    pub verdict: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// How long the profiled run took, seconds.
+    #[serde(default)]
+    pub elapsed_s: Option<f64>,
+    /// Leaks in the shape of `leaks::Finding` (contract C5), from probe checkpoints.
+    #[serde(default)]
+    pub leaks: Vec<FindingView>,
+    /// Interval, span, method (contract C3), when given.
+    #[serde(flatten)]
+    pub c3: GrowthFields,
 }
 
 /// One leaking Python line.
@@ -224,6 +346,351 @@ pub struct PythonFinding {
     pub likelihood: Option<f64>,
     #[serde(default)]
     pub evidence: String,
+}
+
+/// `memsleuth leaks --format json` as the report reads it. The fields of contract C2 (branch
+/// `finder`: `name`, `unit`, `owner`, `library`, `library_location`, `location_source`,
+/// `keeps`) are optional, so outputs written before and after them both read.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct LeaksView {
+    #[serde(default)]
+    pub snapshots: Vec<SnapshotInfoView>,
+    pub findings: Vec<FindingView>,
+}
+
+/// One snapshot the leak finder read.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct SnapshotInfoView {
+    #[serde(default)]
+    pub file: String,
+    #[serde(default)]
+    pub nodes: u64,
+    #[serde(default)]
+    pub total_bytes: u64,
+}
+
+/// One leaked group (`leaks::Finding`).
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct FindingView {
+    /// Pattern id: `event-listener`, `timer`, `closure`, `unclosed-connection`,
+    /// `unbounded-collection`, `large-dataset`, `detached-dom`, `unknown`.
+    #[serde(default)]
+    pub pattern: String,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub class: String,
+    /// Leaked units the retained size covers (objects allocated after the first snapshot and
+    /// still alive in the later ones).
+    #[serde(default)]
+    pub count: u64,
+    /// The group's retained size: the bytes that leak.
+    #[serde(default)]
+    pub retained_bytes: u64,
+    /// Group size (units) in each snapshot.
+    #[serde(default)]
+    pub growth: Vec<u64>,
+    /// Group shallow bytes in each snapshot.
+    #[serde(default)]
+    pub growth_bytes: Vec<u64>,
+    #[serde(default)]
+    pub retainer_path: Vec<PathStepView>,
+    #[serde(default)]
+    pub location: Option<LocationView>,
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub excerpt: Vec<String>,
+    #[serde(default)]
+    pub fingerprint: String,
+    #[serde(default)]
+    pub suggestion: String,
+    /// The function's name when the leaked group is functions (C2).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// What one leaked unit is: "listener", "cache entry", ... (C2).
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// The named holder a developer recognises (C2).
+    #[serde(default)]
+    pub owner: Option<OwnerView>,
+    /// The dependency the accumulating container lives in (C2).
+    #[serde(default)]
+    pub library: Option<LibraryView>,
+    #[serde(default)]
+    pub library_location: Option<LocationView>,
+    /// How the location was found: `allocation-stack`, `function`, `declaration`, ... (C2).
+    #[serde(default)]
+    pub location_source: Option<String>,
+    /// What the leaked objects keep alive, outermost first (C2).
+    #[serde(default)]
+    pub keeps: Vec<KeepView>,
+}
+
+/// One step of a retainer path.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct PathStepView {
+    #[serde(default)]
+    pub holder: String,
+    #[serde(default)]
+    pub holder_id: u64,
+    #[serde(default)]
+    pub edge: String,
+    #[serde(default)]
+    pub edge_type: String,
+    #[serde(default)]
+    pub suspect: bool,
+    #[serde(default = "one")]
+    pub repeat: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A source position.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct LocationView {
+    #[serde(default)]
+    pub file: String,
+    #[serde(default)]
+    pub line: u32,
+    #[serde(default)]
+    pub column: u32,
+}
+
+/// The holder of a leak (C2).
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct OwnerView {
+    #[serde(default)]
+    pub name: String,
+    /// module-variable, closure-variable, property, class-field, global, map-entry, ...
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub holder_class: Option<String>,
+}
+
+/// A dependency holding the accumulating container (C2).
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct LibraryView {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub holder: Option<String>,
+}
+
+/// One step past the leaked object to the memory it keeps (C2).
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct KeepView {
+    #[serde(default)]
+    pub edge: String,
+    #[serde(default)]
+    pub edge_type: String,
+    #[serde(default)]
+    pub class: String,
+    #[serde(default)]
+    pub retained_bytes: u64,
+}
+
+/// `DIR/capture.json` (contract C4, schema `memsleuth.capture.v1`), written by
+/// `memsleuth capture` (and by `demo/make-demo-evidence.sh`).
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct CaptureView {
+    #[serde(default)]
+    pub schema: String,
+    #[serde(default)]
+    pub runtime: Option<String>,
+    #[serde(default)]
+    pub runtime_version: Option<String>,
+    #[serde(default)]
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub concurrency: Option<u64>,
+    /// Wall clock when the load started, RFC 3339 UTC.
+    #[serde(default)]
+    pub started_at: Option<String>,
+    #[serde(default)]
+    pub checkpoints: Vec<CheckpointView>,
+    #[serde(default)]
+    pub bytes_per_request: Option<PerRequestView>,
+    #[serde(default)]
+    pub latency_ms: Option<Percentiles>,
+    #[serde(default)]
+    pub requests_total: Option<u64>,
+    #[serde(default)]
+    pub errors: Option<u64>,
+    #[serde(default)]
+    pub gc_log: Option<String>,
+    #[serde(default)]
+    pub snapshots: Vec<String>,
+    #[serde(default)]
+    pub python_probe: Option<String>,
+    /// Lines the capture wants its readers to know (a load that ended early, ...).
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// One capture checkpoint: requests sent so far and memory after a forced full GC.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct CheckpointView {
+    /// Requests completed before it (null when the load was not counted).
+    #[serde(default)]
+    pub requests: Option<u64>,
+    /// Seconds since the load started.
+    #[serde(default)]
+    pub seconds: f64,
+    #[serde(default)]
+    pub heap_used_bytes: Option<f64>,
+    #[serde(default)]
+    pub heap_total_bytes: Option<f64>,
+    #[serde(default)]
+    pub rss_bytes: Option<f64>,
+    #[serde(default)]
+    pub external_bytes: Option<f64>,
+    /// The snapshot taken at this checkpoint (file name inside the capture directory).
+    #[serde(default)]
+    pub snapshot: Option<String>,
+}
+
+/// Growth per request measured by the capture.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct PerRequestView {
+    #[serde(default)]
+    pub value: f64,
+    #[serde(default)]
+    pub low: Option<f64>,
+    #[serde(default)]
+    pub high: Option<f64>,
+    #[serde(default)]
+    pub method: Option<String>,
+}
+
+/// The capture part of the evidence: where it was read, and what it says.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct CaptureEvidence {
+    /// The capture directory as given.
+    pub dir: String,
+    pub view: CaptureView,
+    /// `started_at` as Unix seconds, when it parses.
+    pub started_unix: Option<f64>,
+}
+
+/// What kind of out-of-memory incident or restart the evidence shows (the kinds of
+/// `memsleuth applog`, with the same names in JSON).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum IncidentKind {
+    /// The runtime's heap ran out (V8's `FATAL ERROR: ... JavaScript heap out of memory`).
+    HeapOom,
+    /// An allocation failed inside the program (Python's `MemoryError`).
+    MemoryError,
+    /// The kernel's (or a cgroup's) OOM killer killed the process; Kubernetes' `OOMKilled`.
+    OomKill,
+    /// A restart of the service (its cause not known to be memory).
+    Restart,
+}
+
+impl IncidentKind {
+    /// Whether the incident is the memory running out (not a restart of unknown cause).
+    pub fn is_oom(self) -> bool {
+        !matches!(self, IncidentKind::Restart)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentKind::HeapOom => "heap-oom",
+            IncidentKind::MemoryError => "memory-error",
+            IncidentKind::OomKill => "oom-kill",
+            IncidentKind::Restart => "restart",
+        }
+    }
+}
+
+/// One incident from an application log, a system log or kube-state-metrics.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Incident {
+    pub kind: IncidentKind,
+    /// Unix seconds when the evidence dates it.
+    pub unix_s: Option<f64>,
+    /// The time as the evidence writes it, when it is not a Unix time (uptime, a log stamp).
+    pub time_text: Option<String>,
+    /// Where: `file:line` or the Prometheus series.
+    pub source: String,
+    /// The line or message, as written.
+    pub message: String,
+    /// How many incidents this row stands for (restart counters count several).
+    pub count: u64,
+    /// A heap OOM's live heap after the last GC before it, bytes (to tell one crash seen in
+    /// two logs from two crashes).
+    #[serde(default)]
+    pub heap_used_bytes: Option<u64>,
+}
+
+/// An incident as `memsleuth applog --format json` (and `metrics`, for kube-state-metrics)
+/// write it; only the fields the report reads.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq)]
+pub struct IncidentView {
+    pub kind: IncidentKind,
+    /// `node`, `python`, `kernel`, `systemd`, `kubernetes`, `kube-state-metrics`.
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub line: Option<u64>,
+    #[serde(default)]
+    pub time: Option<String>,
+    #[serde(default)]
+    pub unix_s: Option<f64>,
+    #[serde(default)]
+    pub process: Option<String>,
+    #[serde(default)]
+    pub count: Option<u64>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Python: `file:line` of the innermost frame.
+    #[serde(default)]
+    pub location: Option<String>,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub heap_used_bytes: Option<u64>,
+}
+
+impl IncidentView {
+    /// The report's incident, read from `file` (the log given, or the Prometheus source).
+    pub fn to_incident(&self, file: &str) -> Incident {
+        let mut source = match self.line {
+            Some(l) => format!("{file}:{l}"),
+            None => format!("{file} ({})", self.source),
+        };
+        if let Some(p) = self.labels.get("pod").or(self.labels.get("container")) {
+            source.push_str(&format!(", {p}"));
+        }
+        let mut message = self.message.clone();
+        if let Some(loc) = &self.location {
+            message.push_str(&format!(" (at {loc})"));
+        }
+        Incident {
+            kind: self.kind,
+            unix_s: self.unix_s.filter(|t| t.is_finite()),
+            time_text: self.time.clone(),
+            source,
+            message,
+            count: self.count.unwrap_or(1).max(1),
+            heap_used_bytes: self.heap_used_bytes,
+        }
+    }
+}
+
+/// `memsleuth applog --format json`: the incidents of one log.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+pub struct AppLogView {
+    #[serde(default)]
+    pub incidents: Vec<IncidentView>,
 }
 
 /// A point in time taken from the evidence itself (never from the clock or file mtimes).
@@ -272,6 +739,10 @@ pub struct GcEvidence {
     pub view: GcView,
     /// Raw lines worth quoting (first and last GCs, the OOM block), when the log itself was read.
     pub excerpt: Vec<String>,
+    /// Times (ms, log clock) of the full GCs V8 ran to take a heap snapshot (reason
+    /// `heap profiler`), one per snapshot: they place the log on the snapshots' clock.
+    #[serde(default)]
+    pub snapshot_gcs_ms: Vec<f64>,
 }
 
 /// The Prometheus part: where it came from and what was found.
@@ -298,11 +769,21 @@ pub struct Evidence {
     /// `--memory-limit`, bytes.
     pub memory_limit_bytes: Option<u64>,
     pub snapshots: Vec<SnapshotFile>,
-    pub leaks: Option<LeaksOutput>,
+    pub leaks: Option<LeaksView>,
     pub gc: Option<GcEvidence>,
     pub metrics: Option<MetricsEvidence>,
     pub python: Vec<PythonEvidence>,
     pub load_test: Option<LoadTest>,
+    /// `--capture DIR`: a load test with request counts (capture.json, contract C4).
+    pub capture: Option<CaptureEvidence>,
+    /// Out-of-memory incidents and restarts from `--app-log` and kube-state-metrics.
+    pub incidents: Vec<Incident>,
+    /// The application or system logs given (`--app-log`), as named.
+    pub app_logs: Vec<String>,
+    /// Source files of the findings' locations, by the file name the finding gives (read by
+    /// the caller from that path or from beside the snapshots).
+    #[serde(default)]
+    pub sources: BTreeMap<String, String>,
     /// Things the user gave that could not be used, said in the report.
     pub notes: Vec<String>,
 }
@@ -337,8 +818,67 @@ pub fn parse_python(name: &str, bytes: &[u8]) -> Result<PythonView, InputError> 
 }
 
 /// Parses the output of `memsleuth leaks --format json`.
-pub fn parse_leaks(name: &str, bytes: &[u8]) -> Result<LeaksOutput, InputError> {
+pub fn parse_leaks(name: &str, bytes: &[u8]) -> Result<LeaksView, InputError> {
     parse_json(name, bytes, "memsleuth leaks --format json")
+}
+
+/// Parses `capture.json` (schema `memsleuth.capture.v1`).
+pub fn parse_capture(name: &str, bytes: &[u8]) -> Result<CaptureView, InputError> {
+    let v: CaptureView = parse_json(name, bytes, "memsleuth capture (capture.json)")?;
+    if !v.schema.is_empty() && !v.schema.starts_with("memsleuth.capture.") {
+        return Err(InputError::whole(
+            name,
+            format!(
+                "schema {:?} is not a memsleuth capture (expected memsleuth.capture.v1)",
+                v.schema
+            ),
+        ));
+    }
+    Ok(v)
+}
+
+/// Unix seconds of an RFC 3339 UTC time (`2026-11-26T10:00:00Z`, fractions and `+00:00`
+/// allowed; other offsets are applied).
+pub fn parse_rfc3339(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let b = s.as_bytes();
+    if b.len() < 19 || !(b[10] == b'T' || b[10] == b't' || b[10] == b' ') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())
+            .flatten()
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    let mut frac = 0.0;
+    if let Some(r) = rest.strip_prefix('.') {
+        let n = r.bytes().take_while(u8::is_ascii_digit).count();
+        frac = format!("0.{}", &r[..n]).parse().ok()?;
+        rest = &r[n..];
+    }
+    let offset = match rest {
+        "Z" | "z" | "" => 0,
+        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) && &o[3..4] == ":" => {
+            let oh: i64 = o[1..3].parse().ok()?;
+            let om: i64 = o[4..6].parse().ok()?;
+            let sign = if o.starts_with('-') { -1 } else { 1 };
+            sign * (oh * 3600 + om * 60)
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(y, mo, d);
+    Some((days * 86400 + h * 3600 + mi * 60 + sec - offset) as f64 + frac)
 }
 
 /// Parses load-test results: `{"lines": [...]}`.
@@ -465,6 +1005,32 @@ pub fn gc_log_excerpt(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn captures_read_with_and_without_request_counts() {
+        // as `memsleuth capture` writes it with an external load (`--load`): no counts
+        let c = br#"{"schema": "memsleuth.capture.v1", "runtime": "node", "runtime_version": "v20.20.2",
+            "command": ["node", "s.js"], "url": null, "method": null, "concurrency": null,
+            "started_at": "2026-11-26T10:00:00Z",
+            "checkpoints": [{"requests": null, "seconds": 1.5, "heap_used_bytes": 8123456,
+              "heap_total_bytes": 11000000, "rss_bytes": 60000000, "external_bytes": 1500000,
+              "snapshot": null, "gc_ms": 3.1}],
+            "bytes_per_request": null, "latency_ms": null, "requests_total": null, "errors": null,
+            "gc_log": "gc.log", "snapshots": [], "python_probe": null, "mode": "start"}"#;
+        let v = parse_capture("capture.json", c).unwrap();
+        assert_eq!(v.checkpoints[0].requests, None);
+        assert_eq!(
+            parse_rfc3339(v.started_at.as_deref().unwrap()),
+            Some(1795687200.0)
+        );
+        let bad = parse_capture("capture.json", br#"{"schema": "other"}"#).unwrap_err();
+        assert!(bad.to_string().contains("capture.json"), "{bad}");
+        assert_eq!(
+            parse_rfc3339("2026-11-26T10:00:00.250+01:00"),
+            Some(1795683600.25)
+        );
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
 
     #[test]
     fn snapshot_names_give_times() {

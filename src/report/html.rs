@@ -167,21 +167,37 @@ pub fn render(inv: &Investigation) -> String {
     lines.push(format!("Alert rule: {}", super::text::plain(&s.alert_rule)));
     lines.push(format!("Dashboard: {}", super::text::plain(&s.dashboard)));
     pre(&mut o, &lines);
-    if let Some(c) = &inv.charts.heap {
+    if inv.charts.memory.is_empty() {
+        o.push_str("<p class=\"na\">No memory chart: no growth series with at least two points was given.</p>\n");
+    }
+    for c in &inv.charts.memory {
         let _ = writeln!(
             o,
-            "<figure>{}<figcaption>{} — source: {}</figcaption></figure>",
-            svg::heap_chart(c),
-            esc(&c.title),
-            inl(&format!("`{}`", super::text::plain(&c.source)))
+            "<figure>{}<figcaption>{}</figcaption></figure>",
+            svg::memory_chart(c),
+            inl(&c.caption)
         );
-    } else {
-        o.push_str("<p class=\"na\">No memory chart: no Prometheus range or GC log with at least two points was given.</p>\n");
     }
     o.push_str("<p><strong>Example Metrics</strong>:</p><p>Before:</p>");
     fields(&mut o, &s.before);
     o.push_str("<p>Current:</p>");
     fields(&mut o, &s.current);
+    if !s.growth_by_source.is_empty() {
+        o.push_str("<p><strong>Growth by source</strong> (most reliable first; the headline, and how each other source compares with it):</p>");
+        o.push_str("<table><thead><tr><th>Source</th><th>Growth</th><th>Window and method</th><th>Verdict</th><th>Against the headline</th></tr></thead><tbody>");
+        for r in &s.growth_by_source {
+            let _ = write!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                inl(&r.source),
+                inl(&r.growth),
+                inl(&r.window),
+                inl(&r.verdict),
+                inl(&r.against_headline)
+            );
+        }
+        o.push_str("</tbody></table>\n");
+    }
 
     let st = &inv.investigation;
     o.push_str("<h2>Investigation Steps</h2>\n<h3>1. Initial Data Collection</h3>\n<p><strong>Tools Used</strong>:</p>");
@@ -208,14 +224,13 @@ pub fn render(inv: &Investigation) -> String {
     let _ = writeln!(o, "<p><strong>Method</strong>: {}</p>", value(&st.method));
     o.push_str("<p><strong>Findings</strong>: objects growing between snapshots</p>");
     if !st.growing.is_empty() {
-        o.push_str("<table><thead><tr><th>Object type</th><th>+instances</th><th>+MB</th><th>Where</th></tr></thead><tbody>");
+        o.push_str("<table><thead><tr><th>Object type</th><th>Growth between the first and last snapshot</th><th>Where</th></tr></thead><tbody>");
         for g in &st.growing {
             let _ = write!(
                 o,
-                "<tr><td><code>{}</code></td><td>{:+}</td><td>{:+.2}</td><td>{}</td></tr>",
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
                 esc(&g.class),
-                g.instances_delta,
-                g.mb_delta,
+                inl(&g.text),
                 inl(&g.context)
             );
         }
@@ -230,20 +245,20 @@ pub fn render(inv: &Investigation) -> String {
         let _ = writeln!(o, "<p>{}</p>", value(n));
     }
     o.push_str("<p><strong>Top 3 memory consumers</strong>:</p>");
-    if st.top_consumers.is_empty() {
-        o.push_str("<p class=\"na\">none: no leak finding in the evidence</p>\n");
-    } else {
+    if !st.top_consumers.is_empty() {
         o.push_str("<ol>");
         for c in &st.top_consumers {
             let _ = write!(
                 o,
-                "<li><code>{}</code> — {:.2} MB — <code>{}</code></li>",
-                esc(&c.class),
-                c.retained_mb,
+                "<li>{} — <code>{}</code></li>",
+                inl(&c.text),
                 esc(&c.path)
             );
         }
         o.push_str("</ol>\n");
+    }
+    if let Some(n) = &st.top_consumers_note {
+        let _ = writeln!(o, "<p>{}</p>", value(n));
     }
     o.push_str("<h3>3. Retainer Path Analysis</h3>\n");
     let _ = write!(
@@ -312,8 +327,11 @@ pub fn render(inv: &Investigation) -> String {
             value(&f.value)
         );
     }
-    o.push_str("</ul>\n<p><strong>Fixed Code</strong>:</p>");
+    o.push_str("</ul>\n<p><strong>Fixed Code</strong> (proposed):</p>");
     code_block(&mut o, &fx.fixed_code);
+    for n in &fx.notes {
+        let _ = writeln!(o, "<p>Note: {}</p>", inl(n));
+    }
     o.push_str("<p><strong>Fix Strategy</strong>:</p>");
     checks(&mut o, &fx.strategy);
     o.push_str("<h3>Testing and Validation</h3>\n<p><strong>Tests Added</strong>:</p>");

@@ -175,6 +175,31 @@ pub fn render(inv: &Investigation) -> String {
     lines.push("Current:".into());
     lines.extend(s.current.iter().map(plain_field));
     fence(&mut o, "", &lines);
+    if !s.growth_by_source.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n**Growth by source** (most reliable first; the headline, and how each other source compares with it):\n"
+        );
+        let _ = writeln!(
+            o,
+            "| Source | Growth | Window and method | Verdict | Against the headline |"
+        );
+        let _ = writeln!(
+            o,
+            "|--------|--------|-------------------|---------|----------------------|"
+        );
+        for r in &s.growth_by_source {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} |",
+                inline_md(&r.source, true),
+                inline_md(&r.growth, true),
+                inline_md(&r.window, true),
+                inline_md(&r.verdict, true),
+                inline_md(&r.against_headline, true)
+            );
+        }
+    }
     let _ = writeln!(o, "\n---\n");
 
     // Investigation steps
@@ -209,10 +234,9 @@ pub fn render(inv: &Investigation) -> String {
     let mut lines = vec!["Objects growing between snapshots:".to_string()];
     for g in &st.growing {
         lines.push(format!(
-            "- {}: {:+} instances ({:+.2} MB) - {}",
+            "- {}: {} - {}",
             g.class,
-            g.instances_delta,
-            g.mb_delta,
+            plain(&g.text),
             plain(&g.context)
         ));
     }
@@ -222,13 +246,10 @@ pub fn render(inv: &Investigation) -> String {
     lines.push(String::new());
     lines.push("Top 3 memory consumers:".into());
     for c in &st.top_consumers {
-        lines.push(format!(
-            "{}. {} - {:.2} MB - {}",
-            c.rank, c.class, c.retained_mb, c.path
-        ));
+        lines.push(format!("{}. {} - {}", c.rank, plain(&c.text), c.path));
     }
-    if st.top_consumers.is_empty() {
-        lines.push(plain(st.growing_note.as_deref().unwrap_or("none")).to_string());
+    if let Some(n) = &st.top_consumers_note {
+        lines.push(plain(n));
     }
     fence(&mut o, "", &lines);
     let _ = writeln!(o, "\n### 3. Retainer Path Analysis\n");
@@ -302,8 +323,11 @@ pub fn render(inv: &Investigation) -> String {
             inline_md(&f.value, false)
         );
     }
-    let _ = writeln!(o, "\n**Fixed Code**:");
+    let _ = writeln!(o, "\n**Fixed Code** (proposed):");
     code_block(&mut o, &fx.fixed_code);
+    for n in &fx.notes {
+        let _ = writeln!(o, "\nNote: {}", inline_md(n, false));
+    }
     let _ = writeln!(o, "\n**Fix Strategy**:");
     for c in &fx.strategy {
         let _ = writeln!(o, "{}", check(c));

@@ -1,32 +1,58 @@
 //! The investigation: one struct per section of `report-template.md`, filled by
-//! [`super::analysis::investigate`]. Every figure and sentence is already computed here;
-//! the renderers only lay it out.
+//! [`super::analysis::investigate`] from one reconciled [`super::facts::Facts`]. Every
+//! figure and sentence is already written here; the renderers only lay it out.
 //!
 //! # JSON schema (`report.json`)
 //!
 //! `report.json` is this [`Investigation`] serialized with serde, field names as in the
-//! Rust types (snake_case), `schema` = `"memsleuth.report.v1"`. Text fields are final
+//! Rust types (snake_case), `schema` = `"memsleuth.report.v2"`. Text fields are final
 //! sentences (the Markdown and HTML show the same strings). Conventions:
 //! - a [`Check`] is a template checkbox: `{"checked": bool, "text": str}`;
 //! - a [`Field`] is a labelled value: `{"label": str, "value": str}`; a value that the
 //!   evidence cannot give starts with `"not available: "` and says what would show it;
-//! - numbers that charts use are raw (`mb`, `seconds`), with the unit in the field name;
+//! - numbers are exact: sizes in bytes (`*_bytes`), rates in bytes per hour
+//!   (`*_bytes_per_hour`), durations in seconds (`*_seconds`); text writes them in binary
+//!   units (KiB, MiB, GiB, `MiB/h`), the same figure the same way everywhere;
 //! - times are strings `YYYY-MM-DD HH:MM:SS` taken from the evidence, never from the clock.
 //!
-//! Top level: `schema`, `header`, `executive_summary`, `timeline`, `symptoms`,
-//! `investigation`, `root_cause`, `fix`, `deployment`, `lessons`, `related`, `appendix`,
-//! `footer`, `charts`, `alerts`, `evidence_used`.
+//! Top level: `schema`, `severity`, `headline_growth`, `oom_projection`, `leak_verdict`,
+//! `growth_sources`, `per_request`, `incidents`, `leak_groups`, `header`, `executive_summary`,
+//! `timeline`, `symptoms`, `investigation`, `root_cause`, `fix`, `deployment`, `lessons`,
+//! `related`, `appendix`, `footer`, `charts`, `alerts`, `evidence_used`.
+//!
+//! The figures the report leads with (part of the contract):
+//! - `severity`: `"Critical" | "High" | "Medium" | "Low"` (the header shows the same).
+//! - `headline_growth`: the one growth figure of the report, or `null` when no evidence
+//!   gives a rate: `{"bytes_per_hour": f64, "low_bytes_per_hour": f64 | null,
+//!   "high_bytes_per_hour": f64 | null, "source": str, "span_seconds": f64}`; `low`/`high`
+//!   are the 95 % interval; `source` names the evidence (the most reliable with a trend).
+//! - `oom_projection`: `{"seconds": f64 | null, "reason": str}`: time until the memory limit
+//!   at the headline growth, `null` when it cannot be projected (no `leak` trend, no limit, or
+//!   a horizon more than 10x the span the trend was fitted on), `reason` says how or why not.
+//! - `leak_verdict`: `{"verdict": "leak" | "no-leak" | "inconclusive", "reason": str}`.
+//! - `growth_sources`: every source's figure, most reliable first, each compared with the
+//!   headline.
 
 use super::alerts::{AlertConfig, Rule};
 use serde::Serialize;
 
 /// The schema id written in `report.json`.
-pub const SCHEMA: &str = "memsleuth.report.v1";
+pub const SCHEMA: &str = "memsleuth.report.v2";
 
 /// The whole report.
 #[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct Investigation {
     pub schema: String,
+    /// `Critical`, `High`, `Medium` or `Low` (the same as `header.severity`).
+    pub severity: String,
+    pub headline_growth: Option<HeadlineGrowth>,
+    pub oom_projection: OomProjectionJson,
+    pub leak_verdict: LeakVerdictJson,
+    pub growth_sources: Vec<GrowthSourceJson>,
+    pub per_request: Option<PerRequestJson>,
+    pub incidents: Vec<IncidentJson>,
+    /// The leaked groups as figures (the sections word the same numbers).
+    pub leak_groups: Vec<LeakGroupJson>,
     pub header: Header,
     pub executive_summary: ExecutiveSummary,
     pub timeline: Timeline,
@@ -43,6 +69,103 @@ pub struct Investigation {
     pub alerts: AlertsSection,
     /// One line per kind of evidence given (and what was not given).
     pub evidence_used: Vec<String>,
+}
+
+/// The report's one growth figure.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct HeadlineGrowth {
+    pub bytes_per_hour: f64,
+    pub low_bytes_per_hour: Option<f64>,
+    pub high_bytes_per_hour: Option<f64>,
+    /// The evidence it comes from (the most reliable source with a trend).
+    pub source: String,
+    /// The span the trend was fitted on.
+    pub span_seconds: f64,
+}
+
+/// Time to OOM, or why it cannot be projected.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct OomProjectionJson {
+    pub seconds: Option<f64>,
+    pub reason: String,
+    /// Earliest and latest, from the ends of the headline's interval.
+    pub earliest_seconds: Option<f64>,
+    pub latest_seconds: Option<f64>,
+    /// Requests until the limit, when growth per request is known.
+    pub requests: Option<f64>,
+}
+
+/// Whether the evidence shows a leak.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct LeakVerdictJson {
+    /// `leak`, `no-leak` or `inconclusive`.
+    pub verdict: String,
+    pub reason: String,
+}
+
+/// One source's growth figure.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct GrowthSourceJson {
+    pub source: String,
+    /// Reliability class: `post-GC floor after major GCs`, `old-space heap`, `heap used`,
+    /// `process memory`, `heap snapshot totals`, `leaked groups`, `profiler estimate`.
+    pub reliability: String,
+    pub method: String,
+    pub bytes_per_hour: Option<f64>,
+    pub low_bytes_per_hour: Option<f64>,
+    pub high_bytes_per_hour: Option<f64>,
+    pub span_seconds: f64,
+    pub points: usize,
+    pub verdict: String,
+    pub reason: String,
+    pub too_short_for_rate: bool,
+    pub headline: bool,
+    /// `null` for the headline itself.
+    pub agrees_with_headline: Option<bool>,
+    /// Why it agrees or differs.
+    pub comparison: String,
+}
+
+/// Growth per request.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct PerRequestJson {
+    pub bytes: f64,
+    pub low_bytes: Option<f64>,
+    pub high_bytes: Option<f64>,
+    pub method: String,
+    pub first_requests: u64,
+    pub last_requests: u64,
+}
+
+/// One leaked group's figures.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct LeakGroupJson {
+    pub pattern: String,
+    pub class: String,
+    /// What one unit is (`listener`, or `Class object`).
+    pub unit: String,
+    /// Units in each snapshot.
+    pub per_snapshot: Vec<u64>,
+    /// Units confirmed by the three-snapshot rule, which `retained_bytes` covers.
+    pub count: u64,
+    /// The bytes that leak: the group's retained size.
+    pub retained_bytes: u64,
+    /// Units added between the first and last snapshot, and their retained bytes.
+    pub added: i64,
+    pub added_retained_bytes: Option<f64>,
+    /// `file:line`, when known.
+    pub location: Option<String>,
+}
+
+/// An OOM crash or restart.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct IncidentJson {
+    /// `heap-oom`, `memory-error`, `oom-kill` or `restart` (the kinds of `memsleuth applog`).
+    pub kind: String,
+    pub count: u64,
+    pub time: Option<String>,
+    pub source: String,
+    pub message: String,
 }
 
 /// A template checkbox.
@@ -91,10 +214,6 @@ pub struct ExecutiveSummary {
     pub impact: Vec<Field>,
     /// Root cause, fix deployed, status.
     pub resolution: Vec<Field>,
-    /// The growth rate used for the impact, MB per hour (null when no evidence shows it).
-    pub growth_mb_per_hour: Option<f64>,
-    /// Projected hours until the memory limit is reached (null when unknown).
-    pub hours_to_oom: Option<f64>,
 }
 
 /// "Incident Timeline".
@@ -126,6 +245,23 @@ pub struct SymptomsAndDetection {
     pub before: Vec<Field>,
     /// "Current" figures: heap usage, active connections, GC pause p95.
     pub current: Vec<Field>,
+    /// Every source of growth against the headline, most reliable first.
+    pub growth_by_source: Vec<SourceRow>,
+}
+
+/// One row of "Growth by source".
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct SourceRow {
+    /// The source and the file or series it was read from.
+    pub source: String,
+    /// The rate with its interval.
+    pub growth: String,
+    /// The window it was fitted on, its points and the method.
+    pub window: String,
+    /// The verdict and why.
+    pub verdict: String,
+    /// `headline`, or how it compares with the headline.
+    pub against_headline: String,
 }
 
 /// One heap snapshot in the list.
@@ -145,7 +281,10 @@ pub struct GrowthRow {
     /// What holds them, short (pattern and location).
     pub context: String,
     pub instances_delta: i64,
-    pub mb_delta: f64,
+    /// Retained bytes added between the first and last snapshot (the bytes that leak).
+    pub retained_bytes_delta: Option<f64>,
+    /// The growth in words: count, retained bytes, and what holds the bytes.
+    pub text: String,
 }
 
 /// One of the top memory consumers.
@@ -153,7 +292,9 @@ pub struct GrowthRow {
 pub struct Consumer {
     pub rank: usize,
     pub class: String,
-    pub retained_mb: f64,
+    pub retained_bytes: u64,
+    /// The consumer in words (count, retained size).
+    pub text: String,
     /// The retainer path on one line (`holder.edge → ...`).
     pub path: String,
 }
@@ -169,6 +310,8 @@ pub struct InvestigationSteps {
     pub growing: Vec<GrowthRow>,
     pub growing_note: Option<String>,
     pub top_consumers: Vec<Consumer>,
+    /// Says why the "Top 3" list has fewer rows, when it does.
+    pub top_consumers_note: Option<String>,
     pub leaked_object: String,
     /// The retainer path in the template's arrow style, one line each, already indented.
     pub retainer_path: Vec<String>,
@@ -199,6 +342,8 @@ pub struct FixImplementation {
     pub files_modified: Vec<Field>,
     pub fixed_code: CodeBlock,
     pub strategy: Vec<Check>,
+    /// Notes on the fix: names that had to be guessed, the library to change, ...
+    pub notes: Vec<String>,
     /// The regression test proposed for the pattern.
     pub test: CodeBlock,
     /// Load test results, or why there are none.
@@ -250,36 +395,71 @@ pub struct Footer {
     pub next_review: String,
 }
 
-/// Data of the HTML charts, all computed by the analysis.
+/// Data of the HTML charts, all decided by the analysis.
 #[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct Charts {
-    pub heap: Option<HeapChart>,
+    /// Memory over time: one chart per clock the evidence can be placed on.
+    pub memory: Vec<MemoryChart>,
     pub class_growth: Vec<Bar>,
     pub retainer: Vec<PathNode>,
 }
 
-/// Memory over time with its trend line.
+/// Memory over time: series, trends drawn over the windows they were fitted on, markers.
 #[derive(Serialize, Clone, Debug, PartialEq)]
-pub struct HeapChart {
+pub struct MemoryChart {
     pub title: String,
-    /// Where the points come from.
-    pub source: String,
-    /// `(seconds since the first point, MB)`.
+    /// The x axis: what the times are (`UTC`, `process uptime (GC log)`, ...).
+    pub x_label: String,
+    /// True when x is Unix seconds (the axis shows wall-clock times).
+    pub wall_clock: bool,
+    pub series: Vec<ChartSeries>,
+    pub trends: Vec<ChartTrend>,
+    pub markers: Vec<ChartMarker>,
+    /// The memory limit, bytes, drawn as a line when known.
+    pub limit_bytes: Option<f64>,
+    /// One sentence under the chart.
+    pub caption: String,
+}
+
+/// One series of a memory chart.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct ChartSeries {
+    pub name: String,
+    /// `line`, `points` (the fitted floor) or `markers` (snapshot totals).
+    pub style: String,
+    /// Colour slot (the same source keeps its colour in every chart).
+    pub color: usize,
+    /// `(seconds on the chart's clock, bytes)`.
     pub points: Vec<(f64, f64)>,
-    /// Least-squares trend over the points: `(x0, y0, x1, y1)` in the same units.
-    pub trend: Option<(f64, f64, f64, f64)>,
-    /// The trend's slope, MB per hour.
-    pub trend_mb_per_hour: Option<f64>,
-    /// The memory limit, MB, drawn as a line when known.
-    pub limit_mb: Option<f64>,
+}
+
+/// A trend line, drawn only over the window it was fitted on.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct ChartTrend {
+    pub name: String,
+    pub color: usize,
+    /// `(x0, bytes0, x1, bytes1)` on the chart's clock.
+    pub line: (f64, f64, f64, f64),
+    /// The rate in words (`562 MiB/h`).
+    pub label: String,
+}
+
+/// A labelled vertical mark (snapshot, load start or end, OOM).
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct ChartMarker {
+    pub x: f64,
+    pub label: String,
 }
 
 /// One bar of the growth-per-class chart.
 #[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct Bar {
     pub label: String,
-    pub mb: f64,
+    /// Retained bytes added (the bytes that leak).
+    pub bytes: f64,
     pub instances: i64,
+    /// The bar's figures in words (`+1,620 listeners, +13.0 MiB`).
+    pub text: String,
 }
 
 /// One node of the drawn retainer path: the holder, and the edge taken out of it.

@@ -1,17 +1,14 @@
-//! Inline SVG charts for the HTML report: memory over time with its trend line, growth per
+//! Inline SVG charts for the HTML report: memory over time with its trend lines, growth per
 //! class, and the retainer path drawn as boxes and arrows. Deterministic (fixed sizes, fixed
 //! number formatting) and self-contained; every label is escaped.
 
-use super::model::{Bar, HeapChart, PathNode};
+use super::model::{Bar, MemoryChart, PathNode};
 use super::text::html_escape;
 use std::fmt::Write;
 
 const W: f64 = 760.0;
-const H: f64 = 300.0;
-const ML: f64 = 64.0;
 const MR: f64 = 16.0;
 const MT: f64 = 28.0;
-const MB_: f64 = 44.0;
 
 fn r1(x: f64) -> String {
     if x.is_finite() {
@@ -51,162 +48,359 @@ fn label_num(x: f64) -> String {
     }
 }
 
-/// Memory over time: the points, the least-squares trend (dashed), and the limit when in range.
-pub fn heap_chart(c: &HeapChart) -> String {
+/// Colours of the series slots (the same source keeps its slot in every chart).
+const PALETTE: [&str; 7] = [
+    "#1f6feb", "#8250df", "#1a7f37", "#0a7b83", "#9a6700", "#d9480f", "#57606a",
+];
+
+fn color(i: usize) -> &'static str {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// The unit the y axis is labelled in for a largest value of `max` bytes.
+fn y_unit(max: f64) -> (f64, &'static str) {
+    if max >= 2.0 * crate::units::GIB {
+        (crate::units::GIB, "GiB")
+    } else if max >= 2.0 * crate::units::MIB {
+        (crate::units::MIB, "MiB")
+    } else {
+        (crate::units::KIB, "KiB")
+    }
+}
+
+/// Memory over time: every series of the chart (lines, the fitted points, snapshot totals as
+/// markers), each trend dashed over the window it was fitted on, vertical markers (snapshots,
+/// load start and end, OOM), the memory limit, units on both axes and a legend.
+pub fn memory_chart(c: &MemoryChart) -> String {
     let mut s = String::new();
-    if c.points.len() < 2 {
+    let mut xs: Vec<f64> = Vec::new();
+    let mut ys: Vec<f64> = Vec::new();
+    for se in &c.series {
+        for &(x, y) in &se.points {
+            xs.push(x);
+            ys.push(y);
+        }
+    }
+    for t in &c.trends {
+        xs.extend([t.line.0, t.line.2]);
+        ys.extend([t.line.1, t.line.3]);
+    }
+    let finite = |v: &Vec<f64>| {
+        v.iter()
+            .copied()
+            .filter(|x| x.is_finite())
+            .collect::<Vec<f64>>()
+    };
+    let (xs, ys) = (finite(&xs), finite(&ys));
+    if xs.len() < 2 || ys.is_empty() {
         return s;
     }
-    let (mut xmin, mut xmax) = (f64::INFINITY, f64::NEG_INFINITY);
-    let ymin = 0.0;
-    let mut ymax = f64::NEG_INFINITY;
-    for &(x, y) in &c.points {
-        xmin = xmin.min(x);
-        xmax = xmax.max(x);
-        ymax = ymax.max(y);
+    let mut xmin = xs.iter().copied().fold(f64::INFINITY, f64::min);
+    let mut xmax = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    for m in &c.markers {
+        if m.x.is_finite()
+            && m.x >= xmin - 0.25 * (xmax - xmin)
+            && m.x <= xmax + 0.25 * (xmax - xmin)
+        {
+            xmin = xmin.min(m.x);
+            xmax = xmax.max(m.x);
+        }
     }
-    let limit_in_range = c.limit_mb.filter(|l| *l <= ymax * 1.5 && *l > 0.0);
+    let mut ymax = ys
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max)
+        .max(0.0);
+    let limit_in_range = c.limit_bytes.filter(|l| *l > 0.0 && *l <= ymax * 1.5);
     if let Some(l) = limit_in_range {
         ymax = ymax.max(l);
     }
-    if ymax <= ymin {
-        ymax = ymin + 1.0;
+    if ymax <= 0.0 {
+        ymax = 1.0;
     }
-    ymax *= 1.05;
+    ymax *= 1.08;
     if xmax <= xmin {
         xmax = xmin + 1.0;
     }
-    if !(ymax.is_finite() && xmin.is_finite() && xmax.is_finite() && (xmax - xmin).is_finite()) {
+    if !(ymax.is_finite() && (xmax - xmin).is_finite()) {
         return s;
     }
-    let minutes = xmax - xmin > 300.0;
-    let px = |x: f64| ML + (x - xmin) / (xmax - xmin) * (W - ML - MR);
-    let py = |y: f64| H - MB_ - (y - ymin) / (ymax - ymin) * (H - MT - MB_);
+    let (div, unit) = y_unit(ymax);
+    // legend below the plot, two columns: one row per two entries
+    let mut entries: Vec<(String, usize, &str)> = c
+        .series
+        .iter()
+        .map(|se| (se.name.clone(), se.color, se.style.as_str()))
+        .collect();
+    for t in &c.trends {
+        entries.push((format!("{} {}", t.label, t.name), t.color, "trend"));
+    }
+    let legend_rows = entries.len().div_ceil(2) as f64;
+    let ml = 72.0;
+    let mt = 34.0;
+    let plot_h = 250.0;
+    let mb = 52.0 + 18.0 * legend_rows + 8.0;
+    let h = mt + plot_h + mb;
+    let px = |x: f64| ml + (x - xmin) / (xmax - xmin) * (W - ml - MR);
+    let py = |y: f64| h - mb - (y / ymax) * (h - mt - mb);
     let _ = write!(
         s,
-        r##"<svg class="chart" role="img" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}"><title>{}</title>"##,
+        r##"<svg class="chart" role="img" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {h}" width="{W}" height="{h}"><title>{}</title><rect x="0" y="0" width="{W}" height="{h}" fill="#ffffff"/>"##,
         html_escape(&c.title)
     );
-    let _ = write!(
-        s,
-        r##"<rect x="0" y="0" width="{W}" height="{H}" fill="#ffffff"/>"##
-    );
-    // grid and y ticks
-    let ys = tick_step(ymax - ymin, 5.0);
-    let mut y = (ymin / ys).ceil() * ys;
-    let mut n_ticks = 0;
-    while y <= ymax && n_ticks < 50 {
-        n_ticks += 1;
+    // y grid and ticks, in the axis unit
+    let ys_step = tick_step(ymax / div, 5.0) * div;
+    let mut y = 0.0;
+    let mut n = 0;
+    while y <= ymax && n < 50 {
+        n += 1;
         let yy = py(y);
         let _ = write!(
             s,
-            r##"<line x1="{ML}" y1="{0}" x2="{1}" y2="{0}" stroke="#e3e6ea"/><text x="{2}" y="{3}" text-anchor="end" font-size="11" fill="#555">{4}</text>"##,
+            r##"<line x1="{ml}" y1="{0}" x2="{1}" y2="{0}" stroke="#e3e6ea"/><text x="{2}" y="{3}" text-anchor="end" font-size="11" fill="#444">{4}</text>"##,
             r1(yy),
             r1(W - MR),
-            r1(ML - 6.0),
+            r1(ml - 6.0),
             r1(yy + 4.0),
-            label_num(y)
+            label_num(y / div)
         );
-        y += ys;
+        y += ys_step;
     }
-    // x ticks
-    let unit = if minutes { 60.0 } else { 1.0 };
-    let xs = tick_step((xmax - xmin) / unit, 6.0) * unit;
-    let mut x = (xmin / xs).ceil() * xs;
-    let mut n_ticks = 0;
-    while x <= xmax && n_ticks < 50 {
-        n_ticks += 1;
+    // x ticks: wall-clock times, or seconds/minutes on the chart's own clock
+    let span = xmax - xmin;
+    let minutes = !c.wall_clock && span > 300.0;
+    let unit_x = if minutes { 60.0 } else { 1.0 };
+    let xs_step = if c.wall_clock {
+        // round wall-clock steps: 1, 2, 5, 10, 15, 30 s, 1, 2, 5, 10, 15, 30 min, 1 h ...
+        let steps = [
+            1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0,
+            7200.0, 21600.0, 43200.0, 86400.0,
+        ];
+        steps
+            .iter()
+            .copied()
+            .find(|st| span / st <= 7.0)
+            .unwrap_or(86400.0 * (span / 86400.0 / 7.0).ceil())
+    } else {
+        tick_step(span / unit_x, 6.0) * unit_x
+    };
+    let mut x = (xmin / xs_step).ceil() * xs_step;
+    let mut n = 0;
+    while x <= xmax && n < 50 {
+        n += 1;
         let xx = px(x);
+        let label = if c.wall_clock {
+            let t = crate::report::words::time_of_day(crate::report::words::unix_i(x));
+            if xs_step >= 60.0 {
+                t.get(..5).unwrap_or(&t).to_string()
+            } else {
+                t
+            }
+        } else {
+            label_num(x / unit_x)
+        };
         let _ = write!(
             s,
-            r##"<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#e3e6ea"/><text x="{0}" y="{3}" text-anchor="middle" font-size="11" fill="#555">{4}</text>"##,
+            r##"<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#eef0f2"/><text x="{0}" y="{3}" text-anchor="middle" font-size="11" fill="#444">{4}</text>"##,
             r1(xx),
-            r1(MT),
-            r1(H - MB_),
-            r1(H - MB_ + 16.0),
-            label_num(x / unit)
+            r1(mt),
+            r1(h - mb),
+            r1(h - mb + 16.0),
+            html_escape(&label)
         );
-        x += xs;
+        x += xs_step;
     }
+    let x_title = if c.wall_clock {
+        format!(
+            "{}, {}",
+            c.x_label,
+            crate::report::words::date(crate::report::words::unix_i(xmin))
+        )
+    } else if minutes {
+        c.x_label.replace("(seconds)", "(minutes)")
+    } else {
+        c.x_label.clone()
+    };
     let _ = write!(
         s,
-        r##"<line x1="{ML}" y1="{0}" x2="{1}" y2="{0}" stroke="#333"/><line x1="{ML}" y1="{MT}" x2="{ML}" y2="{0}" stroke="#333"/>"##,
-        r1(H - MB_),
-        r1(W - MR)
+        r##"<line x1="{ml}" y1="{0}" x2="{1}" y2="{0}" stroke="#333"/><line x1="{ml}" y1="{mt}" x2="{ml}" y2="{0}" stroke="#333"/><text x="{2}" y="{3}" text-anchor="middle" font-size="12" fill="#333">{4}</text><text x="16" y="{5}" text-anchor="middle" font-size="12" fill="#333" transform="rotate(-90 16 {5})">memory ({unit})</text>"##,
+        r1(h - mb),
+        r1(W - MR),
+        r1((ml + W - MR) / 2.0),
+        r1(mt + plot_h + 36.0),
+        html_escape(&x_title),
+        r1((mt + h - mb) / 2.0)
     );
-    let _ = write!(
-        s,
-        r##"<text x="{0}" y="{1}" text-anchor="middle" font-size="12" fill="#333">time since the first point ({2})</text><text x="14" y="{3}" text-anchor="middle" font-size="12" fill="#333" transform="rotate(-90 14 {3})">MB</text>"##,
-        r1((ML + W - MR) / 2.0),
-        r1(H - 8.0),
-        if minutes { "minutes" } else { "seconds" },
-        r1((MT + H - MB_) / 2.0)
-    );
+    // markers: those closer than 2 % of the width share one line and one label
+    let mut marks: Vec<(f64, String)> = Vec::new();
+    let mut sorted: Vec<&crate::report::model::ChartMarker> = c
+        .markers
+        .iter()
+        .filter(|m| m.x.is_finite() && m.x >= xmin && m.x <= xmax)
+        .collect();
+    sorted.sort_by(|a, b| a.x.total_cmp(&b.x));
+    for m in sorted {
+        match marks.last_mut() {
+            Some((x, label)) if (px(m.x) - px(*x)).abs() < 0.02 * (W - ml - MR) => {
+                label.push_str(", ");
+                label.push_str(&m.label);
+            }
+            _ => marks.push((m.x, m.label.clone())),
+        }
+    }
+    for (x, label) in &marks {
+        let xx = px(*x);
+        let _ = write!(
+            s,
+            r##"<line class="marker" x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#8c959f" stroke-dasharray="2 3"/><text x="{3}" y="{4}" font-size="10" fill="#57606a" transform="rotate(-90 {3} {4})" text-anchor="end">{5}</text>"##,
+            r1(xx),
+            r1(mt),
+            r1(h - mb),
+            r1(xx - 3.0),
+            r1(mt + 2.0),
+            html_escape(label)
+        );
+    }
     if let Some(l) = limit_in_range {
         let yy = py(l);
         let _ = write!(
             s,
-            r##"<line x1="{ML}" y1="{0}" x2="{1}" y2="{0}" stroke="#b00020" stroke-width="1.5"/><text x="{2}" y="{3}" text-anchor="end" font-size="11" fill="#b00020">limit {4} MB</text>"##,
+            r##"<line x1="{ml}" y1="{0}" x2="{1}" y2="{0}" stroke="#b00020" stroke-width="1.5"/><text x="{2}" y="{3}" text-anchor="end" font-size="11" fill="#b00020">limit {4}</text>"##,
             r1(yy),
             r1(W - MR),
             r1(W - MR - 4.0),
             r1(yy - 4.0),
-            label_num(l)
+            html_escape(&crate::units::bytes(l))
         );
     }
-    let mut pts = String::new();
-    for &(x, y) in &c.points {
-        let _ = write!(pts, "{},{} ", r1(px(x)), r1(py(y)));
+    for se in &c.series {
+        let col = color(se.color);
+        match se.style.as_str() {
+            "line" => {
+                let mut pts = String::new();
+                for &(x, y) in se
+                    .points
+                    .iter()
+                    .filter(|p| p.0.is_finite() && p.1.is_finite())
+                {
+                    let _ = write!(pts, "{},{} ", r1(px(x)), r1(py(y)));
+                }
+                let _ = write!(
+                    s,
+                    r##"<polyline class="series" fill="none" stroke="{col}" stroke-width="1.4" stroke-opacity="0.75" points="{}"/>"##,
+                    pts.trim_end()
+                );
+            }
+            "markers" => {
+                for &(x, y) in se
+                    .points
+                    .iter()
+                    .filter(|p| p.0.is_finite() && p.1.is_finite())
+                {
+                    let _ = write!(
+                        s,
+                        r##"<rect class="series" x="{}" y="{}" width="10" height="10" fill="{col}" stroke="#fff" transform="rotate(45 {} {})"/>"##,
+                        r1(px(x) - 5.0),
+                        r1(py(y) - 5.0),
+                        r1(px(x)),
+                        r1(py(y))
+                    );
+                }
+            }
+            _ => {
+                for &(x, y) in se
+                    .points
+                    .iter()
+                    .filter(|p| p.0.is_finite() && p.1.is_finite())
+                {
+                    let _ = write!(
+                        s,
+                        r##"<circle class="series" cx="{}" cy="{}" r="3.2" fill="{col}"/>"##,
+                        r1(px(x)),
+                        r1(py(y))
+                    );
+                }
+            }
+        }
     }
-    let _ = write!(
-        s,
-        r##"<polyline fill="none" stroke="#1f6feb" stroke-width="1.6" points="{}"/>"##,
-        pts.trim_end()
-    );
-    if let Some((x0, y0, x1, y1)) = c.trend {
+    for t in &c.trends {
+        let (x0, y0, x1, y1) = t.line;
+        if !(x0.is_finite() && y0.is_finite() && x1.is_finite() && y1.is_finite()) {
+            continue;
+        }
+        let col = color(t.color);
         let _ = write!(
             s,
-            r##"<line class="trend" x1="{}" y1="{}" x2="{}" y2="{}" stroke="#d9480f" stroke-width="2" stroke-dasharray="6 4"/>"##,
+            r##"<line class="trend" x1="{}" y1="{}" x2="{}" y2="{}" stroke="{col}" stroke-width="2.4" stroke-dasharray="7 4"/>"##,
             r1(px(x0)),
             r1(py(y0)),
             r1(px(x1)),
             r1(py(y1))
         );
     }
-    let legend = match c.trend_mb_per_hour {
-        Some(t) => format!("trend (least squares): {} MB/hour", label_num(t)),
-        None => "no trend".into(),
-    };
-    let _ = write!(
-        s,
-        r##"<text x="{ML}" y="18" font-size="12" fill="#1f6feb">— memory (MB)</text><text x="{}" y="18" font-size="12" fill="#d9480f">- - {}</text>"##,
-        r1(ML + 130.0),
-        html_escape(&legend)
-    );
-    if let (Some(l), None) = (c.limit_mb, limit_in_range) {
+    // legend: one swatch per series, then each trend with its rate
+    let col_w = (W - ml - MR) / 2.0;
+    let max_chars = ((col_w - 28.0) / 6.0) as usize;
+    for (i, (name, col_i, style)) in entries.iter().enumerate() {
+        let lx = ml + col_w * (i % 2) as f64;
+        let ly = mt + plot_h + 62.0 + 18.0 * (i / 2) as f64;
+        let mut label: String = name.chars().take(max_chars).collect();
+        if name.chars().count() > max_chars {
+            label.push('…');
+        }
+        let col = color(*col_i);
+        let sw = match *style {
+            "line" => format!(
+                r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{col}" stroke-width="2"/>"##,
+                r1(lx),
+                r1(ly - 4.0),
+                r1(lx + 16.0),
+                r1(ly - 4.0)
+            ),
+            "trend" => format!(
+                r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{col}" stroke-width="2.4" stroke-dasharray="5 3"/>"##,
+                r1(lx),
+                r1(ly - 4.0),
+                r1(lx + 16.0),
+                r1(ly - 4.0)
+            ),
+            "markers" => format!(
+                r##"<rect x="{}" y="{}" width="8" height="8" fill="{col}" transform="rotate(45 {} {})"/>"##,
+                r1(lx + 4.0),
+                r1(ly - 8.0),
+                r1(lx + 8.0),
+                r1(ly - 4.0)
+            ),
+            _ => format!(
+                r##"<circle cx="{}" cy="{}" r="3.2" fill="{col}"/>"##,
+                r1(lx + 8.0),
+                r1(ly - 4.0)
+            ),
+        };
         let _ = write!(
             s,
-            r##"<text x="{}" y="18" text-anchor="end" font-size="11" fill="#b00020">limit {} MB (off scale)</text>"##,
-            r1(W - MR),
-            label_num(l)
+            r##"{sw}<text x="{}" y="{}" font-size="11" fill="#333">{}</text>"##,
+            r1(lx + 22.0),
+            r1(ly),
+            html_escape(&label)
         );
     }
     s.push_str("</svg>");
     s
 }
 
-/// Growth per class: one horizontal bar per leaked group (+MB), labelled with +instances.
+/// Growth per class: one horizontal bar per leaked group (retained bytes added), labelled.
 pub fn growth_bars(bars: &[Bar]) -> String {
     let mut s = String::new();
     if bars.is_empty() {
         return s;
     }
     let row = 30.0;
-    let label_w = 300.0;
+    let label_w = 220.0;
     let h = MT + row * bars.len() as f64 + 12.0;
     let max = bars
         .iter()
-        .map(|b| b.mb.abs())
+        .map(|b| b.bytes.abs())
         .fold(0.0f64, f64::max)
         .max(1e-9);
     let _ = write!(
@@ -216,18 +410,18 @@ pub fn growth_bars(bars: &[Bar]) -> String {
     );
     let _ = write!(
         s,
-        r##"<text x="8" y="18" font-size="12" fill="#333">growth between the first and last snapshot (MB, +instances)</text>"##
+        r##"<text x="8" y="18" font-size="12" fill="#333">retained size added between the first and last snapshot</text>"##
     );
     for (i, b) in bars.iter().enumerate() {
         let y = MT + row * i as f64;
-        let w = (b.mb.abs() / max) * (W - label_w - 200.0);
-        let mut label: String = b.label.chars().take(48).collect();
-        if b.label.chars().count() > 48 {
+        let w = (b.bytes.abs() / max) * (W - label_w - 300.0);
+        let mut label: String = b.label.chars().take(34).collect();
+        if b.label.chars().count() > 34 {
             label.push('…');
         }
         let _ = write!(
             s,
-            r##"<text x="{0}" y="{1}" text-anchor="end" font-size="12" fill="#222">{2}</text><rect x="{3}" y="{4}" width="{5}" height="18" fill="#d9480f" rx="2"/><text x="{6}" y="{1}" font-size="12" fill="#222">{7:+.2} MB, {8:+} objects</text>"##,
+            r##"<text x="{0}" y="{1}" text-anchor="end" font-size="12" fill="#222">{2}</text><rect x="{3}" y="{4}" width="{5}" height="18" fill="#d9480f" rx="2"/><text x="{6}" y="{1}" font-size="12" fill="#222">{7}</text>"##,
             r1(label_w - 8.0),
             r1(y + 13.0),
             html_escape(&label),
@@ -235,8 +429,7 @@ pub fn growth_bars(bars: &[Bar]) -> String {
             r1(y),
             r1(w.max(1.0)),
             r1(label_w + w.max(1.0) + 6.0),
-            b.mb,
-            b.instances
+            html_escape(&b.text)
         );
     }
     s.push_str("</svg>");
@@ -333,20 +526,32 @@ mod tests {
 
     #[test]
     fn extreme_values_do_not_hang_or_panic() {
-        let c = HeapChart {
+        use crate::report::model::{ChartSeries, ChartTrend};
+        let c = MemoryChart {
             title: "t".into(),
-            source: "s".into(),
-            points: vec![(0.0, 1.7e308), (1e300, 1.0)],
-            trend: Some((0.0, f64::NAN, 1.0, f64::INFINITY)),
-            trend_mb_per_hour: None,
-            limit_mb: Some(1e308),
+            x_label: "x".into(),
+            wall_clock: true,
+            series: vec![ChartSeries {
+                name: "s".into(),
+                style: "line".into(),
+                color: 0,
+                points: vec![(0.0, 1.7e308), (1e300, 1.0)],
+            }],
+            trends: vec![ChartTrend {
+                name: "t".into(),
+                color: 1,
+                line: (0.0, f64::NAN, 1.0, f64::INFINITY),
+                label: "x".into(),
+            }],
+            markers: vec![],
+            limit_bytes: Some(1e308),
+            caption: String::new(),
         };
-        let _ = heap_chart(&c);
-        let c = HeapChart {
-            points: vec![(0.0, 1.0), (1.0, 1e15)],
-            ..c
-        };
-        assert!(heap_chart(&c).matches("<text").count() < 120);
+        let _ = memory_chart(&c);
+        let mut c2 = c.clone();
+        c2.series[0].points = vec![(0.0, 1.0), (1.0, 1e15)];
+        c2.wall_clock = false;
+        assert!(memory_chart(&c2).matches("<text").count() < 120);
     }
 
     #[test]

@@ -9,8 +9,13 @@
 //! readable event at all is an error.
 //!
 //! The growth rate is the trend of the post-GC *floor*: the heap after each full (mark-compact)
-//! collection when there are enough of them, else the lower envelope of the heap after every
-//! collection. Sizes are V8's "MB", which are MiB (2^20 bytes).
+//! collection when there are many of them; with fewer, the heap after every collection
+//! (scavenges too) capped by the heap after the next full GC ([`trend::confirmed_floor`]), so
+//! a ramp of promoted garbage that the next full GC collects is not growth. With fewer than two
+//! full GCs nothing confirms that the heap is retained: the lower envelope of the heap after
+//! every collection can show that growth is bounded, never that it is a leak. A log that ends
+//! in an out-of-memory crash is never `no-leak`. Sizes are V8's "MB", which are MiB (2^20
+//! bytes).
 
 use crate::error::InputError;
 use crate::series::trend::{self, Point, Trend, Verdict};
@@ -79,7 +84,13 @@ pub struct Unparsed {
 ///   "time_in_gc_percent": 3.4,          // sum of pauses / duration
 ///   "heap_after_gc_mb": {"first": 4.1, "last": 80.2, "min": 3.6, "max": 81.0},
 ///   "growth_mb_per_hour": 3600.0,       // trend of the post-GC floor, MiB per hour
-///   "verdict": "leak",                  // "leak" | "no-leak" | "inconclusive"
+///   "growth_bytes_per_hour": 3774873600.0,      // the same in bytes per hour, and the
+///   "growth_low_bytes_per_hour": 3.5e9,         // 95 % interval of the Theil-Sen slope
+///   "growth_high_bytes_per_hour": 4.0e9,
+///   "span_seconds": 40.1,               // the window the growth was fitted on
+///   "too_short_for_rate": true,         // span under 6 min: the hourly rate extrapolates >10x
+///   "method": "Theil-Sen on ...",       // which points, which estimator
+///   "verdict": "leak",                  // "leak" | "no-leak" | "inconclusive" (see trend)
 ///   "reason": "steady growth ...",      // one line
 ///   "series": [[t_ms, heap_after_mb], ...],   // every event, in time order
 ///   "floor": [[t_ms, heap_after_mb], ...],    // the points the trend was fitted on
@@ -93,6 +104,8 @@ pub struct Unparsed {
 ///   "other_lines": 3,                   // program output, --trace-gc-verbose lines
 ///   "oom": false, "oom_message": null,  // "FATAL ERROR: ... heap out of memory"
 ///   "heap_limit_mb": null, "heap_limit_source": null,
+///   "oom_heap": null | {"t_ms": 23061.0, "kind": "Mark-Compact", "heap_before_mb": 164.6,
+///                "heap_after_mb": 162.9, "committed_after_mb": 200.6, "line": 3},
 ///   "trend": { ... }                    // see trend::Trend
 /// }
 /// ```
@@ -105,6 +118,22 @@ pub struct GcReport {
     pub time_in_gc_percent: f64,
     pub heap_after_gc_mb: HeapRange,
     pub growth_mb_per_hour: f64,
+    /// `growth_mb_per_hour` in bytes per hour, with the 95 % interval of the slope.
+    #[serde(default)]
+    pub growth_bytes_per_hour: f64,
+    #[serde(default)]
+    pub growth_low_bytes_per_hour: f64,
+    #[serde(default)]
+    pub growth_high_bytes_per_hour: f64,
+    /// Length of the fitted window, seconds (`trend.t_start`..`trend.t_end`, isolate clock).
+    #[serde(default)]
+    pub span_seconds: f64,
+    /// The fitted window is too short for an hourly rate (see `trend::Trend`).
+    #[serde(default)]
+    pub too_short_for_rate: bool,
+    /// How the growth was obtained.
+    #[serde(default)]
+    pub method: String,
     pub verdict: Verdict,
     pub reason: String,
     pub series: Vec<[f64; 2]>,
@@ -125,7 +154,26 @@ pub struct GcReport {
     pub oom_message: Option<String>,
     pub heap_limit_mb: Option<f64>,
     pub heap_limit_source: Option<String>,
+    /// When the log ends in an out-of-memory crash: the last GC before it.
+    #[serde(default)]
+    pub oom_heap: Option<OomHeap>,
     pub trend: Trend,
+}
+
+/// `oom_heap` of [`GcReport`]: the heap figures of the last GC before an out-of-memory crash.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OomHeap {
+    /// Isolate clock, ms.
+    pub t_ms: f64,
+    /// `Mark-Compact`, `Scavenge`, ...
+    pub kind: String,
+    /// Live objects before and after that GC, MiB.
+    pub heap_before_mb: f64,
+    pub heap_after_mb: f64,
+    /// Committed heap after it, MiB, when printed.
+    pub committed_after_mb: Option<f64>,
+    /// 1-based line of the log.
+    pub line: u64,
 }
 
 /// What [`parse`] read from a log.
@@ -443,8 +491,14 @@ fn round(v: f64, digits: i32) -> f64 {
     (v * m).round() / m
 }
 
-/// Minimum full GCs for their post-GC heap to be the floor on its own.
-const MIN_FULL_GCS: usize = 3;
+/// V8's "MB" are MiB.
+const MIB: f64 = 1048576.0;
+
+/// Full GCs from which their post-GC heap alone is the floor.
+const MANY_FULL_GCS: usize = 6;
+
+/// Fewer full GCs than this confirm nothing: a rising heap may be garbage.
+const MIN_FULL_GCS: usize = 2;
 
 /// Reads and analyses a `--trace-gc` log; `name` is the file name used in errors.
 pub fn analyze(name: &str, text: &str) -> Result<GcReport, InputError> {
@@ -548,32 +602,84 @@ pub fn summarize(name: &str, parsed: ParsedLog) -> GcReport {
             v: e.heap_after_mb,
         })
         .collect();
-    let full: Vec<Point> = events
+    let is_full: Vec<bool> = events.iter().map(|e| e.full).collect();
+    let full: Vec<Point> = all
         .iter()
-        .filter(|e| e.full)
-        .map(|e| Point {
-            t: e.t_ms / 1000.0,
-            v: e.heap_after_mb,
-        })
+        .zip(&is_full)
+        .filter(|(_, f)| **f)
+        .map(|(p, _)| *p)
         .collect();
     let full_span = match (full.first(), full.last()) {
         (Some(a), Some(b)) => b.t - a.t,
         _ => 0.0,
     };
-    let (floor, floor_source) = if full.len() >= MIN_FULL_GCS && full_span >= 0.5 * duration_s {
-        (full.clone(), "mark-compact")
-    } else {
+    const ESTIMATOR: &str = "Theil-Sen slope (Sen 95% interval, Mann-Kendall test)";
+    let (floor, floor_source, method, confirmed) = if full.len() >= MANY_FULL_GCS
+        && full_span >= 0.5 * duration_s
+    {
         (
-            trend::lower_envelope(&all, trend::envelope_buckets(all.len())),
+            full.clone(),
+            "mark-compact",
+            format!("{ESTIMATOR} of the heap after each full (mark-compact) GC"),
+            true,
+        )
+    } else if full.len() >= MIN_FULL_GCS {
+        let c = trend::confirmed_floor(&all, &is_full);
+        let buckets = trend::envelope_buckets(c.len());
+        (
+            trend::lower_envelope(&c, buckets),
+            if full.len() == all.len() {
+                "mark-compact"
+            } else {
+                "mark-compact+scavenge"
+            },
+            format!(
+                "{ESTIMATOR} of the heap after every GC capped by the heap after the next full GC (lower envelope, {buckets} buckets)"
+            ),
+            true,
+        )
+    } else {
+        let buckets = trend::envelope_buckets(all.len());
+        (
+            trend::lower_envelope(&all, buckets),
             "lower-envelope",
+            format!(
+                "{ESTIMATOR} of the lower envelope of the heap after every GC ({buckets} buckets; no full GC confirms it)"
+            ),
+            false,
         )
     };
     let opts = trend::Options {
-        unit: "MB",
+        // V8's "MB" are MiB; reasons say so.
+        unit: "MiB",
         min_span_s: 5.0,
+        min_growth_per_hour: 1.0,
+        // The log prints one decimal.
+        resolution: 0.1,
+        method,
         ..trend::Options::default()
     };
-    let tr = trend::analyze(&floor, &opts);
+    let mut tr = trend::analyze(&floor, &opts);
+    if !confirmed {
+        tr.cap_at_inconclusive(&format!(
+            "{} full GC(s) in the log: heap that grows between full GCs may be garbage the next one collects",
+            full.len()
+        ));
+    } else if full.len() < trend::MIN_FULL_GCS_TO_BOUND {
+        tr.cap_no_leak(&format!(
+            "{} full GC(s) are too few independent measurements to bound growth",
+            full.len()
+        ));
+    }
+    if confirmed
+        && let (Some(a), Some(b)) = (full.first(), full.last())
+        && b.v - a.v < opts.min_relative_growth * tr.level
+    {
+        tr.cap_at_inconclusive(&format!(
+            "the heap after full GCs did not grow ({:.1} -> {:.1} MiB)",
+            a.v, b.v
+        ));
+    }
 
     let oom = parsed.oom_message.is_some();
     let (heap_limit_mb, heap_limit_source) = match parsed.allocator_capacity_mb {
@@ -587,6 +693,35 @@ pub fn summarize(name: &str, parsed: ParsedLog) -> GcReport {
         ),
         None => (None, None),
     };
+    let oom_heap = if oom {
+        events.last().map(|e| OomHeap {
+            t_ms: e.t_ms,
+            kind: e.kind.clone(),
+            heap_before_mb: e.heap_before_mb,
+            heap_after_mb: e.heap_after_mb,
+            committed_after_mb: e.committed_after_mb,
+            line: e.line,
+        })
+    } else {
+        None
+    };
+    if let Some(h) = &oom_heap {
+        // A crash is never evidence of health, and it is what the reader must see first.
+        let crash = format!(
+            "the process ran out of heap memory ({:.1} MiB live after the last GC{})",
+            h.heap_after_mb,
+            heap_limit_mb.map_or(String::new(), |l| format!(", limit about {l:.1} MiB"))
+        );
+        if tr.verdict == Verdict::Leak {
+            tr.reason = format!("{crash}; {}", tr.reason);
+        } else {
+            tr.verdict = Verdict::Inconclusive;
+            tr.reason = format!(
+                "{crash}; the GC log alone cannot tell a leak from one large allocation; trend: {}",
+                tr.reason
+            );
+        }
+    }
 
     GcReport {
         file: name.to_string(),
@@ -596,6 +731,12 @@ pub fn summarize(name: &str, parsed: ParsedLog) -> GcReport {
         time_in_gc_percent,
         heap_after_gc_mb,
         growth_mb_per_hour: round(tr.growth_per_hour, 3),
+        growth_bytes_per_hour: (tr.growth_per_hour * MIB).round(),
+        growth_low_bytes_per_hour: (tr.growth_low_per_hour * MIB).round(),
+        growth_high_bytes_per_hour: (tr.growth_high_per_hour * MIB).round(),
+        span_seconds: round(tr.span_s, 3),
+        too_short_for_rate: tr.too_short_for_rate,
+        method: tr.method.clone(),
         verdict: tr.verdict,
         reason: tr.reason.clone(),
         series: events.iter().map(|e| [e.t_ms, e.heap_after_mb]).collect(),
@@ -619,6 +760,7 @@ pub fn summarize(name: &str, parsed: ParsedLog) -> GcReport {
         oom_message: parsed.oom_message,
         heap_limit_mb,
         heap_limit_source,
+        oom_heap,
         trend: tr,
     }
 }

@@ -75,8 +75,58 @@ pub fn case_args(case: &str) -> Vec<String> {
             ]),
         ]
         .concat(),
-        // no evidence at all: every section must still say what is missing
+        // the leak finder's output with the fields of contract C2 (unit, name, owner, keeps,
+        // location_source), made by the finder on the demo's snapshots
+        "c2" => [
+            snaps.clone(),
+            s(&[
+                "--leaks-json",
+                "c2-leaks.json",
+                "--gc-json",
+                "gc.json",
+                "--service",
+                "demo-service",
+            ]),
+        ]
+        .concat(),
+        // no evidence at all: an error
         "empty" => s(&[]),
+        // a real GC log of a Node program that leaks until V8's heap runs out
+        "oom" => s(&[
+            "--gc-log",
+            "oom-crash.gc.log.gz",
+            "--service",
+            "records-api",
+        ]),
+        // the application log of the same program crashing twice under a restart loop
+        "applog" => s(&["--app-log", "app.log.gz", "--service", "records-api"]),
+        // the GC log of one crash and the application log of two others
+        "oom-applog" => s(&[
+            "--gc-log",
+            "oom-crash.gc.log.gz",
+            "--app-log",
+            "app.log.gz",
+            "--service",
+            "records-api",
+        ]),
+        // a real 20 s GC log of a steady leak, with a limit too far to project to from it
+        "short-far" => s(&[
+            "--gc-log",
+            "short-leak.gc.log.gz",
+            "--service",
+            "cache-api",
+            "--memory-limit",
+            "64G",
+        ]),
+        // the same log with a limit close enough to project to
+        "short-near" => s(&[
+            "--gc-log",
+            "short-leak.gc.log.gz",
+            "--service",
+            "cache-api",
+            "--memory-limit",
+            "96M",
+        ]),
         // class names, edges, code and file names full of HTML and script
         "hostile" => [
             snaps,
@@ -96,14 +146,29 @@ pub fn case_args(case: &str) -> Vec<String> {
 
 /// Runs the report for `case` in a fresh temporary directory; returns it and the output dir.
 pub fn run_case(case: &str) -> (tempfile::TempDir, PathBuf) {
+    let (tmp, out) = run_case_raw(case);
+    assert!(
+        out.status.success(),
+        "memsleuth report {case} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = tmp.path().join("out");
+    (tmp, dir)
+}
+
+/// Runs the report for `case`; returns the temporary directory and the process output.
+pub fn run_case_raw(case: &str) -> (tempfile::TempDir, std::process::Output) {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(tmp.path().join("snaps")).unwrap();
     for s in SNAPSHOTS {
         std::fs::write(tmp.path().join(s), "fixture: not a real heap snapshot\n").unwrap();
     }
-    for f in std::fs::read_dir(fixtures()).unwrap() {
+    for f in std::fs::read_dir(fixtures())
+        .unwrap()
+        .chain(std::fs::read_dir(fixtures().join("logs")).unwrap())
+    {
         let f = f.unwrap().path();
-        if f.extension().is_some_and(|e| e == "json") {
+        if f.extension().is_some_and(|e| e == "json" || e == "gz") {
             std::fs::copy(&f, tmp.path().join(f.file_name().unwrap())).unwrap();
         }
     }
@@ -115,13 +180,7 @@ pub fn run_case(case: &str) -> (tempfile::TempDir, PathBuf) {
         .current_dir(tmp.path())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "memsleuth report {case} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let dir = tmp.path().join("out");
-    (tmp, dir)
+    (tmp, out)
 }
 
 pub const OUTPUTS: [&str; 5] = [
