@@ -16,7 +16,9 @@
 //!   DOM);
 //! - `owner`: the finding's owner must be the holder a developer recognises;
 //! - `units`: the count must be in leaked units (within 35% of the expected number);
-//! - `findings`: one leak is one finding (more only where the program has more leaks).
+//! - `findings`: one leak is one finding (more only where the program has more leaks);
+//! - `fix`: the suggestion names the API that undoes this leak (`feed.off(`,
+//!   `disconnect`, `cancelAnimationFrame`, `release`), not a generic container fix.
 //!
 //! Prints the shared score table and a detailed one (also written to
 //! `target/tmp/leak-suites/eval.txt` and `eval-detail.txt`). Environment as the other
@@ -67,13 +69,16 @@ struct EvalCase {
     /// Findings the program really has (default 1 for a leak).
     #[serde(default)]
     findings: Option<usize>,
+    /// The fix must name the API that undoes this leak: one of these must appear in it.
+    #[serde(default)]
+    fix: Vec<String>,
 }
 
 /// The detailed row: one mark per check (`ok`, `NO`, `-` when not checked, `no` for a
 /// line that is wrong where the shared rule accepts the holder instead).
 struct Detail {
     case: String,
-    marks: [&'static str; 5],
+    marks: [&'static str; 6],
     top: String,
 }
 
@@ -166,7 +171,7 @@ fn evaluate(c: &EvalCase, run: &LeaksRun) -> (Row, Detail) {
     } else {
         vec![v.why.clone()]
     };
-    let mut marks = ["-"; 5];
+    let mut marks = ["-"; 6];
     if let (true, Some(t)) = (e.leaks, top) {
         marks[0] = mark(true, Some(top_pattern) == e.pattern.as_deref());
         let line_ok =
@@ -202,6 +207,15 @@ fn evaluate(c: &EvalCase, run: &LeaksRun) -> (Row, Detail) {
         marks[4] = mark(true, findings.len() <= allowed);
         if findings.len() > allowed {
             why.push(format!("{} findings, want {allowed}", findings.len()));
+        }
+        // The advice itself, without the trailing `Created at <file>: <code>` (the file name
+        // or the line may contain any word).
+        let fix = t["suggestion"].as_str().unwrap_or("");
+        let fix = fix.split(" Created at ").next().unwrap_or(fix);
+        let fix_ok = c.fix.iter().any(|k| fix.contains(k.as_str()));
+        marks[5] = mark(!c.fix.is_empty(), fix_ok);
+        if !c.fix.is_empty() && !fix_ok {
+            why.push(format!("fix names none of {}", c.fix.join(" | ")));
         }
     } else if !e.leaks {
         marks[4] = mark(true, findings.is_empty());
@@ -244,13 +258,13 @@ fn detail_table(details: &[Detail]) -> String {
         .unwrap_or(4)
         .max(4);
     let mut t = format!(
-        "== eval, per check (pattern, line, owner, units, one finding per leak)\n{:w$}  pattern line  owner units single  top finding\n",
+        "== eval, per check (pattern, line, owner, units, one finding per leak, the API in the fix)\n{:w$}  pattern line  owner units single fix    top finding\n",
         "case"
     );
     for d in details {
         t.push_str(&format!(
-            "{:w$}  {:7} {:5} {:5} {:5} {:6}  {}\n",
-            d.case, d.marks[0], d.marks[1], d.marks[2], d.marks[3], d.marks[4], d.top
+            "{:w$}  {:7} {:5} {:5} {:5} {:6} {:5}  {}\n",
+            d.case, d.marks[0], d.marks[1], d.marks[2], d.marks[3], d.marks[4], d.marks[5], d.top
         ));
     }
     let count = |k: usize| {
@@ -259,12 +273,13 @@ fn detail_table(details: &[Detail]) -> String {
         format!("{ok}/{checked}")
     };
     t.push_str(&format!(
-        "checks passed: pattern {}, line {}, owner {}, units {}, single {}\n",
+        "checks passed: pattern {}, line {}, owner {}, units {}, single {}, fix {}\n",
         count(0),
         count(1),
         count(2),
         count(3),
-        count(4)
+        count(4),
+        count(5)
     ));
     t
 }
@@ -295,7 +310,7 @@ fn leaks_in_services_and_pages_the_finder_never_saw_are_right() {
             let row = Row::broken(&c.expect, err);
             let d = Detail {
                 case: c.expect.case.clone(),
-                marks: ["-"; 5],
+                marks: ["-"; 6],
                 top: "(not run)".into(),
             };
             return (row, d);
