@@ -68,8 +68,12 @@ fn same_process(a: &SnapshotIds, b: &SnapshotIds) -> Result<(), String> {
             b.ids.len()
         ));
     }
+    // Within one process at least 99.99% of the shared ids name the same object (measured
+    // on Node 20/22/24 and Chromium; the rest are strings V8 rewrote). Two runs of one
+    // program share ids too: the startup heap is laid out alike, but V8's per-process hash
+    // seed orders the internalized strings differently, and about 10% differ.
     let ratio = same as f64 / common.max(1) as f64;
-    if ratio < 0.9 {
+    if ratio < 0.99 {
         return Err(format!(
             "of the {common} object ids they share, only {:.0}% name the same object (within one process an id always names the same object)",
             ratio * 100.0

@@ -12,8 +12,11 @@
 //!    container (the handler that calls into a library), or on the retainer path.
 //!
 //! When the container lives in a dependency (`node_modules`, a vendor bundle), the library
-//! and its holder are named, and the line inside the library is given apart. Script names
-//! of every form are resolved (`heap::source::file_path`).
+//! and its holder are named, the line inside the library is given apart, and the user's
+//! line is a user closure among the leaked objects (a subscriber's callback, a route's
+//! handler) or the declaration of the user's variable that holds the library object (the
+//! cache, the subject, the memoized function). Script names of every form are resolved
+//! (`heap::source::file_path`).
 
 use super::classify::Verdict;
 use super::owners::{Owner, OwnerKind};

@@ -95,7 +95,7 @@ fn retainer_rank(
     }
     let fi = from as usize;
     let reached = tree.depth[fi] != u32::MAX;
-    let tier = if reached { tree.tier[fi] & 0x7f } else { 3 };
+    let tier = if reached { tree.tier[fi] } else { 3 };
     let newer = u8::from(c.is_new(from));
     // A name a developer chose first; structure (list links, backing stores, internal
     // fields) ranks alike, and then the shortest path's own retainer wins.

@@ -24,19 +24,6 @@ pub const HANDLE_CLASSES: &[&str] = &[
     "WebSocket",
 ];
 
-/// Objects that own connections (agents, requests, pooled clients of database drivers).
-pub const CONNECTION_OWNERS: &[&str] = &[
-    "Agent",
-    "HttpsAgent",
-    "ClientRequest",
-    "Pool",
-    "PoolClient",
-    "Connection",
-    "Client",
-    "Dispatcher",
-    "Http2Session",
-];
-
 /// Node's timer objects.
 pub const NODE_TIMERS: &[&str] = &["Timeout", "Immediate"];
 /// Node's timer lists.
