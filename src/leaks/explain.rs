@@ -5,7 +5,7 @@
 //! snapshot was taken.
 
 use super::accumulation::norm_edge;
-use super::classify::{Api, Verdict};
+use super::classify::{Api, Undo, Verdict};
 use super::grouping::collapse;
 use super::owners::{Owner, OwnerKind};
 use super::{KeepStep, Library, PathStep, Pattern};
@@ -348,6 +348,14 @@ pub fn suggestion(w: &Words<'_>) -> String {
         (None, None) => String::new(),
     };
     let target = w.owner_name.clone();
+    if let Some(u) = &v.undo {
+        let detached = if v.pattern == Pattern::DetachedDom {
+            " Then the removed elements it captured can be collected."
+        } else {
+            ""
+        };
+        return format!("{}{detached}{at}", undo_text(u, v, target.as_deref()));
+    }
     let ev = v.event.as_deref().unwrap_or("event");
     let lib_note = w.library.map(|l| {
         format!(
@@ -438,6 +446,37 @@ pub fn suggestion(w: &Words<'_>) -> String {
         return format!("{s}{n}");
     }
     s
+}
+
+/// The fix when the objects' own classes offer the call that undoes the leak.
+fn undo_text(u: &Undo, v: &Verdict, target: Option<&str>) -> String {
+    let recv = |dflt: &str| u.receiver.clone().unwrap_or_else(|| dflt.to_string());
+    match (u.method.as_str(), u.returned_by.as_deref()) {
+        ("release", _) => format!(
+            "Give every connection back to the pool on all paths: `{p}.release(resource)` in `finally` (or `{p}.destroy(resource)` when it is broken), including early returns and timeouts. A resource never released stays borrowed and open, and the pool opens another for the next call.",
+            p = recv("pool")
+        ),
+        ("unsubscribe", Some(r)) => format!(
+            "Keep the function that `{r}(...)` returns and call it (unsubscribe) when the subscriber goes away (its view is closed or unmounted, its request ends): until then {} keeps every callback and what it captures.",
+            target.map_or("the list".to_string(), |t| format!("`{t}`"))
+        ),
+        ("removeEventListener", _) => format!(
+            "Remove the listener when what it serves is removed: `{}.removeEventListener({}, handler)` with the same handler, or pass `{{ signal }}` from an `AbortController` to `addEventListener` and call `abort()` on cleanup.",
+            recv("target"),
+            v.event
+                .as_deref()
+                .map(|e| format!("'{e}'"))
+                .unwrap_or_else(|| "type".into())
+        ),
+        ("unpipe", _) => format!(
+            "The listeners belong to a `{}` created per call and piped into a long-lived stream: end it when done (`end()`), or `unpipe()` / `destroy()` it on every path, so that the pipe removes its listeners from the destination.",
+            u.class
+        ),
+        (m, _) => format!(
+            "Keep the `{}` and call its `{m}()` when what it serves goes away (the element is removed, the consumer is done): the object it is registered with keeps it and its callback until then.",
+            u.class
+        ),
+    }
 }
 
 /// A fingerprint from what identifies the leak in any snapshot of the program: pattern,

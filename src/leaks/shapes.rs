@@ -157,3 +157,63 @@ pub fn is_dom_node(g: &HeapGraph, o: u32) -> bool {
 pub fn is_document_name(n: &str) -> bool {
     matches!(n, "HTMLDocument" | "Document" | "XMLDocument" | "#document")
 }
+
+/// Methods that end a registration made through the object that offers them (an
+/// observer, a subscription), most specific first.
+pub const UNREGISTER_METHODS: &[&str] = &["disconnect", "unobserve", "unsubscribe"];
+
+/// Methods that end what a stream created per call registered on another (a pipe).
+pub const STREAM_UNDO_METHODS: &[&str] = &["unpipe"];
+
+/// Methods that register a callback and return the function that removes it.
+pub const RETURNS_UNSUBSCRIBE: &[&str] = &["subscribe", "listen", "watch", "onChange"];
+
+/// Methods that remove a listener from an emitter-like object.
+pub const LISTENER_REMOVAL_METHODS: &[&str] = &["off", "removeListener", "removeEventListener"];
+
+/// The methods an object offers: the names of functions among its own properties and along
+/// its prototype chain (`__proto__`, a few levels), nearest first, without repeats.
+pub fn methods(g: &HeapGraph, o: u32) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut cur = Some(o);
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..8 {
+        let Some(x) = cur else { break };
+        if !seen.insert(x) {
+            break;
+        }
+        let mut next = None;
+        for e in g.edges(x) {
+            if g.raw.edge_type[e] != g.types.e_property {
+                continue;
+            }
+            let n = g.edge_name(e);
+            let to = g.raw.edge_to[e];
+            if n == "__proto__" {
+                next = Some(to);
+            } else if g.node_type(to) == g.types.n_closure && !out.iter().any(|m| *m == n) {
+                out.push(n.into_owned());
+            }
+        }
+        cur = next;
+    }
+    out
+}
+
+/// Names of the functions whose scope is the context `ctx` (the functions a module or a
+/// factory defines next to its variables).
+pub fn scope_functions(g: &HeapGraph, ctx: u32) -> Vec<String> {
+    let mut out: Vec<String> = g
+        .retainers(ctx)
+        .filter(|&ri| {
+            let from = g.ret_node[ri];
+            g.node_type(from) == g.types.n_closure
+                && g.edge_name(g.ret_edge[ri] as usize) == "context"
+        })
+        .map(|ri| g.raw_name(g.ret_node[ri]).to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
