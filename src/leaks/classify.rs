@@ -54,6 +54,8 @@ pub enum Api {
     Agent,
     PoolClient,
     Logger,
+    /// Modules loaded per call stay in Node's `require.cache`.
+    ModuleCache,
     ClosureScope,
     MapLike,
     SetLike,
@@ -417,7 +419,20 @@ fn pattern_of(s: &Subject<'_>) -> Verdict {
         }
     }
 
-    // 6. Loggers created per call (their classes name them).
+    // 6. Modules loaded per call: Node's loader keeps every module it loaded.
+    if s.units
+        .iter()
+        .take(16)
+        .any(|&u| shapes::is_cjs_module(g, u))
+    {
+        return verdict(
+            Pattern::UnboundedCollection,
+            Api::ModuleCache,
+            None,
+            "module",
+        );
+    }
+    // 6b. Loggers created per call (their classes name them).
     if shapes::is_logger_class(s.unit_class) {
         return verdict(Pattern::UnboundedCollection, Api::Logger, None, "logger");
     }

@@ -187,7 +187,10 @@ pub fn owner_text(o: &Owner, display: &str, entry: Option<&str>) -> String {
             Some(h) => format!("`{h}.{}`", o.name),
             None => format!("`{}.{}`", o.holder_class, o.name),
         },
-        OwnerKind::Global if o.edge.is_some() => format!("`window.{}` (a global)", o.name),
+        OwnerKind::Global if o.edge.is_some() && o.holder_class.starts_with("Window") => {
+            format!("`window.{}` (a global)", o.name)
+        }
+        OwnerKind::Global if o.edge.is_some() => format!("`globalThis.{}` (a global)", o.name),
         OwnerKind::Global => "the window".to_string(),
         OwnerKind::DomNode => format!("`{}`", o.name),
         OwnerKind::MapEntry => match &o.holder_name {
@@ -320,6 +323,9 @@ pub fn reason(w: &Words<'_>) -> String {
             w.unit_class,
             owner.map(|o| format!(" from {o}")).unwrap_or_default()
         ),
+        (Pattern::UnboundedCollection, Api::ModuleCache) => format!(
+            "{units} are loaded on every call and stay in Node's module cache (`require.cache`, and their parent's `module.children`) with their code and exports ({bytes})"
+        ),
         (Pattern::UnboundedCollection, Api::Logger) => format!(
             "{} {} instances{lib} are created on every call and never closed; each keeps its transports and listeners ({bytes})",
             w.count, w.unit_class
@@ -400,6 +406,9 @@ pub fn suggestion(w: &Words<'_>) -> String {
         ),
         Api::Logger => format!(
             "Create one logger per process (at module level) and reuse it; for per-request fields use `logger.child({{...}})`. A logger created per call keeps its transports and the listeners they register; if one must be created, `close()` it when done.{at}"
+        ),
+        Api::ModuleCache => format!(
+            "Do not load a new module per call: Node's loader keeps every module it loads in `require.cache` (and in its parent's `module.children`) for the life of the process. Compile generated code once and keep it in a bounded cache (`new Function`, `vm.Script`), or after use `delete require.cache[require.resolve(file)]` and remove the module from `module.children`.{at}"
         ),
         Api::ClosureScope => format!(
             "Narrow what the closure{} captures: move large data out of the enclosing scope, set captured variables to `null` after use, and do not keep closures that reference the previous one.{at}",

@@ -166,12 +166,15 @@ fn near_new(g: &HeapGraph, c: &Candidates, t: u32, out: &mut Vec<u32>) {
                 let to = g.raw.edge_to[e];
                 let ty = g.node_type(to);
                 // Strings and numbers are values, not identity: V8 shares them (the
-                // number-string cache, internalized keys) between unrelated objects.
+                // number-string cache, internalized keys) between unrelated objects. An
+                // ArrayBuffer below a view is storage that an allocator may share (Node's
+                // Buffer pool packs many small buffers into one 8 KiB slab).
                 if ty == t_.n_code
                     || ty == t_.n_object_shape
                     || is_plain_data(g, to)
                     || g.node_type_name(to) == "number"
                     || !c.is_new(to)
+                    || (o != t && is_backing_store(g, to))
                 {
                     continue;
                 }
@@ -234,6 +237,25 @@ fn is_class_instance(g: &HeapGraph, o: u32) -> bool {
             c,
             "Array" | "Map" | "Set" | "WeakMap" | "WeakSet" | "Promise" | "Error" | "Date"
         ))
+}
+
+/// Whether two growth series grow in proportion (within 5%, at most 4 to 1), from zero.
+fn in_step(a: &[u64], b: &[u64]) -> bool {
+    let (Some(&al), Some(&bl)) = (a.last(), b.last()) else {
+        return false;
+    };
+    if al == 0 || bl == 0 || al > bl * 4 || bl > al * 4 || a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).all(|(&x, &y)| {
+        let (l, r) = (x as u128 * bl as u128, y as u128 * al as u128);
+        l.abs_diff(r) * 20 <= l.max(r)
+    })
+}
+
+/// An ArrayBuffer: the storage of typed-array views.
+fn is_backing_store(g: &HeapGraph, o: u32) -> bool {
+    matches!(g.class_name(o), "ArrayBuffer" | "SharedArrayBuffer")
 }
 
 fn is_plain_data(g: &HeapGraph, o: u32) -> bool {
@@ -469,6 +491,36 @@ pub fn group(
             if top_growth[w[0] as usize] == top_growth[w[1] as usize] {
                 guf.union(w[0], w[1]);
             }
+        }
+    }
+    // Caches of the runtime that keep only strings (Node's module path caches, V8's string
+    // table) and grow in step with another group are a side effect of that leak (every
+    // module loaded adds a path to each), not a leak of their own.
+    let side: Vec<bool> = groups
+        .iter()
+        .enumerate()
+        .map(|(gi, (_, aps))| {
+            let strings = aps
+                .iter()
+                .flat_map(|a| a.tops.iter())
+                .take(64)
+                .all(|&t| is_plain_data(g, t));
+            let runtime = match group_owner[gi] {
+                Some(o) => o.origin == Origin::Runtime,
+                None => aps.iter().all(|a| g.node_type(a.ap) == g.types.n_synthetic),
+            };
+            strings && runtime
+        })
+        .collect();
+    for gi in 0..ng {
+        if !side[gi] {
+            continue;
+        }
+        let partner = (0..ng)
+            .filter(|&gb| !side[gb] && in_step(&top_growth[gi], &top_growth[gb]))
+            .max_by_key(|&gb| (top_growth[gb].last().copied(), std::cmp::Reverse(gb)));
+        if let Some(gb) = partner {
+            guf.union(gi as u32, gb as u32);
         }
     }
     // 4. Members of each top.

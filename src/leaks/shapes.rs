@@ -175,7 +175,16 @@ pub const LISTENER_REMOVAL_METHODS: &[&str] = &["off", "removeListener", "remove
 /// its prototype chain (`__proto__`, a few levels), nearest first, without repeats.
 pub fn methods(g: &HeapGraph, o: u32) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let mut cur = Some(o);
+    let has_proto = crate::heap::source::child(g, o, "__proto__").is_some();
+    // A native object whose JavaScript wrapper was collected (an observer nobody holds
+    // in a variable) has no `__proto__`: its class's prototype is the one of another
+    // instance that still has a wrapper.
+    let start = if has_proto || g.node_type(o) != g.types.n_native {
+        o
+    } else {
+        class_prototype(g, o).unwrap_or(o)
+    };
+    let mut cur = Some(start);
     let mut seen = std::collections::HashSet::new();
     for _ in 0..8 {
         let Some(x) = cur else { break };
@@ -216,4 +225,22 @@ pub fn scope_functions(g: &HeapGraph, ctx: u32) -> Vec<String> {
     out.sort();
     out.dedup();
     out
+}
+
+/// A CommonJS module record of Node's loader (`require.cache` values): a `Module` with its
+/// `exports`, `filename`, `children` and `loaded` fields.
+pub fn is_cjs_module(g: &HeapGraph, o: u32) -> bool {
+    g.class_name(o) == "Module"
+        && ["exports", "filename", "children", "loaded"]
+            .iter()
+            .all(|f| crate::heap::source::child(g, o, f).is_some())
+}
+
+/// The prototype of a native object's class, from another instance of the class that
+/// has a JavaScript wrapper (the first in node order).
+fn class_prototype(g: &HeapGraph, o: u32) -> Option<u32> {
+    let cls = g.classes.class_of[o as usize];
+    (0..g.n_nodes() as u32)
+        .filter(|&x| g.classes.class_of[x as usize] == cls && x != o)
+        .find_map(|x| crate::heap::source::child(g, x, "__proto__"))
 }
