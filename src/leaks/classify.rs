@@ -50,6 +50,8 @@ pub enum Api {
     CallbackList,
     NodeTimer,
     DomTimer,
+    /// `requestAnimationFrame` callbacks that request the next frame forever.
+    AnimationFrame,
     Socket,
     Agent,
     PoolClient,
@@ -182,6 +184,34 @@ fn near_matching(
         frontier = next;
     }
     None
+}
+
+/// Whether a connection is still open: its handle (`_handle`, `kHandle`) is a live wrap
+/// rather than `null`, looking through a wrapper's `_socket`/`socket`; `None` when the
+/// object shows neither.
+fn connection_open(g: &HeapGraph, o: u32, depth: u32) -> Option<bool> {
+    for e in g.edges(o) {
+        if g.edge_has_index(e) || g.raw.edge_type[e] == g.types.e_weak {
+            continue;
+        }
+        let n = g.edge_name(e);
+        if n == "_handle" || n.contains("kHandle") {
+            let to = g.raw.edge_to[e];
+            let ty = g.node_type(to);
+            return Some(ty == g.types.n_object || ty == g.types.n_native);
+        }
+    }
+    if depth == 0 {
+        return None;
+    }
+    ["_socket", "socket"].iter().find_map(|f| {
+        let x = crate::heap::source::child(g, o, f)?;
+        if g.node_type(x) != g.types.n_object {
+            // `socket = null` after close.
+            return Some(false);
+        }
+        connection_open(g, x, depth - 1)
+    })
 }
 
 /// A detached DOM node within a few hops of `o` through new objects.
@@ -345,7 +375,18 @@ fn pattern_of(s: &Subject<'_>) -> Verdict {
         .iter()
         .filter(|&&u| handle_near(s, u, 3).is_some())
         .count();
-    if !sample.is_empty() && with_handle * 2 >= sample.len() {
+    // Connections that were closed properly but stay in the user's own collection: the
+    // collection is the mistake (nothing removes the entry on 'close').
+    let closed = sample
+        .iter()
+        .filter(|&&u| handle_near(s, u, 3).and_then(|h| connection_open(g, h, 2)) == Some(false))
+        .count();
+    let users_collection = s
+        .owner
+        .is_some_and(|o| o.origin == crate::heap::source::Origin::User)
+        && shapes::is_collection_class(s.class(s.ap));
+    let closed_in_collection = users_collection && closed * 2 > sample.len();
+    if !sample.is_empty() && with_handle * 2 >= sample.len() && !closed_in_collection {
         let agent = s.unit_class == "Agent"
             || structure.iter().any(|&o| s.class(o) == "Agent")
             || edges
@@ -406,6 +447,23 @@ fn pattern_of(s: &Subject<'_>) -> Verdict {
     if detached(s.rep) || s.units.iter().take(16).any(|&u| detached(u)) {
         let unit = detached_name(g, s.rep);
         return verdict(Pattern::DetachedDom, Api::DetachedDom, None, &unit);
+    }
+
+    // 4b. Animation frame loops (`requestAnimationFrame` callbacks that keep requesting);
+    // loops over removed elements are detached DOM (below), with the loop's fix.
+    let animation_frame = structure
+        .iter()
+        .chain(s.local.iter().map(|x| &x.2))
+        .any(|&o| {
+            g.node_type(o) == g.types.n_native && shapes::is_blink_animation_frame(g.raw_name(o))
+        });
+    if animation_frame && !keeps_detached_dom(s) {
+        return verdict(
+            Pattern::Timer,
+            Api::AnimationFrame,
+            focus_fn,
+            "animation frame loop",
+        );
     }
 
     // 5. Closures: the data is held through the context of closures created per call,
@@ -570,6 +628,17 @@ fn undo_of(s: &Subject<'_>, v: &Verdict) -> Option<Undo> {
         .into_iter()
         .chain(s.local.iter().map(|x| x.2))
         .any(|o| g.node_type(o) == g.types.n_native && shapes::is_blink_listener(g.raw_name(o)));
+    // An animation frame loop (Blink's ScriptedAnimationController) that keeps them.
+    let animation_frame = s
+        .structure_nodes()
+        .into_iter()
+        .chain(s.local.iter().map(|x| x.2))
+        .any(|o| {
+            g.node_type(o) == g.types.n_native && shapes::is_blink_animation_frame(g.raw_name(o))
+        });
+    if animation_frame {
+        return undo("cancelAnimationFrame", "Window", None, None);
+    }
     if blink_listener && v.api != Api::DomEventTarget {
         let target = s.owner.map(|o| o.name.clone());
         return undo("removeEventListener", "EventTarget", target, None);

@@ -294,6 +294,9 @@ pub fn reason(w: &Words<'_>) -> String {
         (Pattern::Timer, Api::DomTimer) => format!(
             "{units}{fname} are started (setInterval/setTimeout) and never cleared: the page's timer list (DOMTimer) keeps their callbacks and what those capture ({bytes})"
         ),
+        (Pattern::Timer, Api::AnimationFrame) => format!(
+            "{units}{fname} keep requesting the next frame (requestAnimationFrame) and are never cancelled: the page's animation controller keeps their callbacks and what those capture ({bytes})"
+        ),
         (Pattern::Timer, _) => format!(
             "{} {} objects{fname} stay reachable from timers that keep rescheduling themselves (Timeout._onTimeout): {bytes}",
             w.count, w.unit_class
@@ -395,6 +398,9 @@ pub fn suggestion(w: &Words<'_>) -> String {
         Api::DomTimer => format!(
             "Keep the id that `setInterval`/`setTimeout` returns and call `clearInterval(id)`/`clearTimeout(id)` when the widget or view is removed.{at}"
         ),
+        Api::AnimationFrame => format!(
+            "Stop each animation frame loop when its widget or view goes away: keep the id that `requestAnimationFrame` returns and call `cancelAnimationFrame(id)`, or stop requesting the next frame once the element is no longer connected.{at}"
+        ),
         Api::Agent => format!(
             "Create one `http.Agent` (or `https.Agent`) per upstream at module level and reuse it for every request, or call `agent.destroy()` when done: an agent per call keeps its keep-alive sockets open.{at}"
         ),
@@ -477,6 +483,7 @@ fn undo_text(u: &Undo, v: &Verdict, target: Option<&str>) -> String {
                 .map(|e| format!("'{e}'"))
                 .unwrap_or_else(|| "type".into())
         ),
+        ("cancelAnimationFrame", _) => "Stop the animation frame loop when its element is removed: keep the id that `requestAnimationFrame` returns and call `cancelAnimationFrame(id)` on cleanup (or stop requesting the next frame once `element.isConnected` is false): each pending callback keeps what it captures.".to_string(),
         ("unpipe", _) => format!(
             "The listeners belong to a `{}` created per call and piped into a long-lived stream: end it when done (`end()`), or `unpipe()` / `destroy()` it on every path, so that the pipe removes its listeners from the destination.",
             u.class

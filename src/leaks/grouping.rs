@@ -568,6 +568,9 @@ pub fn group(
         let primary = (0..aps.len())
             .max_by_key(|&k| (part_retained[k], aps[k].tops.len(), std::cmp::Reverse(k)))
             .unwrap_or(0);
+        // Containers of the same shape as the primary one (the per-key lists of one Map)
+        // hold the same kind of unit: all of them are counted.
+        let counted: Vec<bool> = part_keys.iter().map(|&k| k == part_keys[primary]).collect();
         let grp = assemble(
             g,
             tree,
@@ -577,6 +580,7 @@ pub fn group(
             &unit_object,
             aps,
             primary,
+            &counted,
             members,
         );
         let mut grp = grp;
@@ -601,6 +605,7 @@ fn assemble(
     unit_object: &HashMap<u32, (u32, usize)>,
     aps: Vec<Accumulation>,
     primary: usize,
+    counted: &[bool],
     members: Vec<u32>,
 ) -> Group {
     let uf_find = |t: u32| -> u32 {
@@ -616,12 +621,21 @@ fn assemble(
     let mut comp_born: HashMap<u32, u8> = HashMap::new();
     let mut comp_primary: HashSet<u32> = HashSet::new();
     let mut comp_best_top: HashMap<u32, u32> = HashMap::new();
+    // Units of one container each (a list per key) are counted across all containers of
+    // the primary's shape; a chain in each (a timer list per duration) counts its links.
+    let per_unit = prim
+        .tops
+        .iter()
+        .map(|&t| uf_find(t))
+        .collect::<HashSet<u32>>()
+        .len()
+        >= 3;
     for (k, a) in aps.iter().enumerate() {
         for &t in &a.tops {
             let cmp = uf_find(t);
             let b = comp_born.entry(cmp).or_insert(u8::MAX);
             *b = (*b).min(c.born(t));
-            if k == primary {
+            if k == primary || (per_unit && counted.get(k).copied().unwrap_or(false)) {
                 comp_primary.insert(cmp);
                 let best = comp_best_top.entry(cmp).or_insert(t);
                 if g.retained[t as usize] > g.retained[*best as usize] {

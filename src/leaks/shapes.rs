@@ -37,6 +37,13 @@ pub fn is_blink_timer(name: &str) -> bool {
         || name.contains("BasicMember<blink::DOMTimer")
 }
 
+/// Blink's animation frame callbacks (`requestAnimationFrame`), native nodes.
+pub fn is_blink_animation_frame(name: &str) -> bool {
+    name.contains("ScriptedAnimationController")
+        || name.contains("FrameRequestCallback")
+        || name == "V8FrameCallback"
+}
+
 /// Blink's event listener structures (native nodes).
 pub fn is_blink_listener(name: &str) -> bool {
     name.contains("EventTargetData")
