@@ -517,7 +517,9 @@ pub fn group(
             continue;
         }
         let partner = (0..ng)
-            .filter(|&gb| !side[gb] && in_step(&top_growth[gi], &top_growth[gb]))
+            .filter(|&gb| {
+                !side[gb] && group_owner[gb].is_some() && in_step(&top_growth[gi], &top_growth[gb])
+            })
             .max_by_key(|&gb| (top_growth[gb].last().copied(), std::cmp::Reverse(gb)));
         if let Some(gb) = partner {
             guf.union(gi as u32, gb as u32);
@@ -559,7 +561,15 @@ pub fn group(
             }
             members.extend_from_slice(&members_of_group[gi]);
         }
-        if members.is_empty() {
+        // No long-lived container: objects held only by V8's string table (names and keys
+        // the program used) and by the transient roots of the code running at snapshot
+        // time (handle scopes, stack slots).
+        let no_container = aps.iter().all(|a| {
+            g.node_type(a.ap) == g.types.n_synthetic
+                && (crate::heap::paths::is_transient_root(g, a.ap)
+                    || a.tops.iter().take(64).all(|&t| is_plain_data(g, t)))
+        }) && part_owner.iter().all(|o| o.is_none());
+        if members.is_empty() || no_container {
             continue;
         }
         members.sort_unstable();
