@@ -45,6 +45,12 @@ if [ ! -d tests/services/express/node_modules/express ]; then
   (cd tests/services/express && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# The evaluation suite's services (fastify, koa, express 5, lru-cache, generic-pool, ws).
+if [ ! -d tests/eval/node_modules/fastify ]; then
+  echo "setup: npm ci in tests/eval" >&2
+  (cd tests/eval && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 VENV=target/pyvenv
 if [ ! -x "$VENV/bin/scalene" ] || [ ! -x "$VENV/bin/memray" ]; then
   echo "setup: python venv with scalene and memray in $VENV" >&2

@@ -36,6 +36,8 @@ pub struct Subject<'a> {
     pub is_new: &'a dyn Fn(u32) -> bool,
     /// Bytes above which one allocation that stays is a large dataset.
     pub large_bytes: u64,
+    /// The snapshot's scripts (where a function comes from: the user's code or not).
+    pub scripts: &'a std::collections::HashMap<u32, crate::heap::source::Script>,
 }
 
 /// The API the leak is made with: it decides the wording of the fix.
@@ -48,10 +50,14 @@ pub enum Api {
     CallbackList,
     NodeTimer,
     DomTimer,
+    /// `requestAnimationFrame` callbacks that request the next frame forever.
+    AnimationFrame,
     Socket,
     Agent,
     PoolClient,
     Logger,
+    /// Modules loaded per call stay in Node's `require.cache`.
+    ModuleCache,
     ClosureScope,
     MapLike,
     SetLike,
@@ -73,6 +79,23 @@ pub struct Verdict {
     pub event: Option<String>,
     /// What one leaked unit is.
     pub unit: String,
+    /// The call that ends the registration or gives the resource back, when the objects'
+    /// own classes offer one.
+    pub undo: Option<Undo>,
+}
+
+/// The method that undoes a leak, found on the real objects (an observer's `disconnect` on
+/// its prototype, a pool's `release`, the function a `subscribe` method returns).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undo {
+    /// The method to call (`disconnect`, `release`, `unpipe`, `removeEventListener`).
+    pub method: String,
+    /// The class of the object it is called on (`MutationObserver`, `Pool`, `PassThrough`).
+    pub class: String,
+    /// How the code names that object (`pool`, `src`), when the heap shows it.
+    pub receiver: Option<String>,
+    /// The registering method whose return value is the undo function (`subscribe`).
+    pub returned_by: Option<String>,
 }
 
 impl Subject<'_> {
@@ -163,6 +186,34 @@ fn near_matching(
     None
 }
 
+/// Whether a connection is still open: its handle (`_handle`, `kHandle`) is a live wrap
+/// rather than `null`, looking through a wrapper's `_socket`/`socket`; `None` when the
+/// object shows neither.
+fn connection_open(g: &HeapGraph, o: u32, depth: u32) -> Option<bool> {
+    for e in g.edges(o) {
+        if g.edge_has_index(e) || g.raw.edge_type[e] == g.types.e_weak {
+            continue;
+        }
+        let n = g.edge_name(e);
+        if n == "_handle" || n.contains("kHandle") {
+            let to = g.raw.edge_to[e];
+            let ty = g.node_type(to);
+            return Some(ty == g.types.n_object || ty == g.types.n_native);
+        }
+    }
+    if depth == 0 {
+        return None;
+    }
+    ["_socket", "socket"].iter().find_map(|f| {
+        let x = crate::heap::source::child(g, o, f)?;
+        if g.node_type(x) != g.types.n_object {
+            // `socket = null` after close.
+            return Some(false);
+        }
+        connection_open(g, x, depth - 1)
+    })
+}
+
 /// A detached DOM node within a few hops of `o` through new objects.
 fn detached_near(s: &Subject<'_>, o: u32) -> Option<u32> {
     let g = s.g;
@@ -223,8 +274,22 @@ fn closure_on(s: &Subject<'_>, path: &[(u32, usize, u32)]) -> Option<u32> {
     })
 }
 
-/// Decides the pattern of one group.
+/// Decides the pattern of one group, and the call that undoes it.
 pub fn classify(s: &Subject<'_>) -> Verdict {
+    let mut v = pattern_of(s);
+    v.undo = undo_of(s, &v);
+    if v.pattern == Pattern::UnclosedConnection
+        && v.undo.as_ref().is_some_and(|u| u.method == "release")
+    {
+        // Connections borrowed from a pool and never given back.
+        v.api = Api::PoolClient;
+        v.unit = "pooled connection".into();
+    }
+    v
+}
+
+/// Decides the pattern of one group.
+fn pattern_of(s: &Subject<'_>) -> Verdict {
     let g = s.g;
     let structure = s.structure_nodes();
     let edges = s.structure_edges();
@@ -236,6 +301,7 @@ pub fn classify(s: &Subject<'_>) -> Verdict {
         focus,
         event: event.clone(),
         unit: unit.to_string(),
+        undo: None,
     };
 
     // 1. Listener lists: the container is (part of) an event listener structure.
@@ -309,7 +375,18 @@ pub fn classify(s: &Subject<'_>) -> Verdict {
         .iter()
         .filter(|&&u| handle_near(s, u, 3).is_some())
         .count();
-    if !sample.is_empty() && with_handle * 2 >= sample.len() {
+    // Connections that were closed properly but stay in the user's own collection: the
+    // collection is the mistake (nothing removes the entry on 'close').
+    let closed = sample
+        .iter()
+        .filter(|&&u| handle_near(s, u, 3).and_then(|h| connection_open(g, h, 2)) == Some(false))
+        .count();
+    let users_collection = s
+        .owner
+        .is_some_and(|o| o.origin == crate::heap::source::Origin::User)
+        && shapes::is_collection_class(s.class(s.ap));
+    let closed_in_collection = users_collection && closed * 2 > sample.len();
+    if !sample.is_empty() && with_handle * 2 >= sample.len() && !closed_in_collection {
         let agent = s.unit_class == "Agent"
             || structure.iter().any(|&o| s.class(o) == "Agent")
             || edges
@@ -372,6 +449,23 @@ pub fn classify(s: &Subject<'_>) -> Verdict {
         return verdict(Pattern::DetachedDom, Api::DetachedDom, None, &unit);
     }
 
+    // 4b. Animation frame loops (`requestAnimationFrame` callbacks that keep requesting);
+    // loops over removed elements are detached DOM (below), with the loop's fix.
+    let animation_frame = structure
+        .iter()
+        .chain(s.local.iter().map(|x| &x.2))
+        .any(|&o| {
+            g.node_type(o) == g.types.n_native && shapes::is_blink_animation_frame(g.raw_name(o))
+        });
+    if animation_frame && !keeps_detached_dom(s) {
+        return verdict(
+            Pattern::Timer,
+            Api::AnimationFrame,
+            focus_fn,
+            "animation frame loop",
+        );
+    }
+
     // 5. Closures: the data is held through the context of closures created per call,
     // in a slot (a variable or property), not in a collection.
     let slot = super::accumulation::is_named_role(s.role);
@@ -383,7 +477,20 @@ pub fn classify(s: &Subject<'_>) -> Verdict {
         }
     }
 
-    // 6. Loggers created per call (their classes name them).
+    // 6. Modules loaded per call: Node's loader keeps every module it loaded.
+    if s.units
+        .iter()
+        .take(16)
+        .any(|&u| shapes::is_cjs_module(g, u))
+    {
+        return verdict(
+            Pattern::UnboundedCollection,
+            Api::ModuleCache,
+            None,
+            "module",
+        );
+    }
+    // 6b. Loggers created per call (their classes name them).
     if shapes::is_logger_class(s.unit_class) {
         return verdict(Pattern::UnboundedCollection, Api::Logger, None, "logger");
     }
@@ -480,4 +587,130 @@ pub fn detached_name(g: &HeapGraph, o: u32) -> String {
     } else {
         format!("Detached {raw}")
     }
+}
+
+/// The call that undoes the leak, from the methods the objects involved really offer:
+/// a pool's own give-back method for connections borrowed from it; for registrations, the
+/// removal method of the registering object nearest the leaked callback (an observer's
+/// `disconnect`), the function a `subscribe`-like method returns, a DOM listener's
+/// `removeEventListener`, or the method of the stream a runtime listener was registered for
+/// (a pipe's `unpipe`).
+fn undo_of(s: &Subject<'_>, v: &Verdict) -> Option<Undo> {
+    let g = s.g;
+    let undo = |method: &str, class: &str, receiver: Option<String>, returned_by: Option<&str>| {
+        Some(Undo {
+            method: method.to_string(),
+            class: class.to_string(),
+            receiver,
+            returned_by: returned_by.map(str::to_string),
+        })
+    };
+    let entry = s
+        .owner
+        .and_then(|o| o.entry)
+        .map(|(_, e)| g.edge_name(e).into_owned());
+    if v.pattern == Pattern::UnclosedConnection {
+        // Connections borrowed from a pool: the pool hands them out and takes them back.
+        let o = s.owner?;
+        let m = shapes::methods(g, o.holder);
+        let has = |n: &str| m.iter().any(|x| x == n);
+        if has("release") && has("acquire") {
+            return undo("release", g.class_name(o.holder), entry, None);
+        }
+        return None;
+    }
+    if !matches!(v.pattern, Pattern::EventListener | Pattern::DetachedDom) {
+        return None;
+    }
+    // A DOM listener list (Blink's EventTargetData) between the container and the units.
+    let blink_listener = s
+        .structure_nodes()
+        .into_iter()
+        .chain(s.local.iter().map(|x| x.2))
+        .any(|o| g.node_type(o) == g.types.n_native && shapes::is_blink_listener(g.raw_name(o)));
+    // An animation frame loop (Blink's ScriptedAnimationController) that keeps them.
+    let animation_frame = s
+        .structure_nodes()
+        .into_iter()
+        .chain(s.local.iter().map(|x| x.2))
+        .any(|o| {
+            g.node_type(o) == g.types.n_native && shapes::is_blink_animation_frame(g.raw_name(o))
+        });
+    if animation_frame {
+        return undo("cancelAnimationFrame", "Window", None, None);
+    }
+    if blink_listener && v.api != Api::DomEventTarget {
+        let target = s.owner.map(|o| o.name.clone());
+        return undo("removeEventListener", "EventTarget", target, None);
+    }
+    // The registering object nearest the leaked callback, below the container (an
+    // observer the observed element keeps).
+    for &(h, _, t) in s.local.iter().rev() {
+        for x in [t, h] {
+            if x == s.rep || s.is_closure(x) {
+                continue;
+            }
+            let m = shapes::methods(g, x);
+            if let Some(k) = shapes::UNREGISTER_METHODS
+                .iter()
+                .find(|k| m.iter().any(|x| x == *k))
+            {
+                return undo(k, s.class(x), None, None);
+            }
+        }
+    }
+    // A callback list kept by a module or factory whose `subscribe`-like method adds to it:
+    // that method returns the function that removes the callback.
+    let emitter = matches!(
+        v.api,
+        Api::EventEmitter | Api::NodeEventTarget | Api::DomEventTarget | Api::Logger
+    );
+    if let Some(o) = s.owner.filter(|_| !emitter) {
+        let offered = if shapes::is_context(g, o.holder) {
+            shapes::scope_functions(g, o.holder)
+        } else {
+            shapes::methods(g, o.holder)
+        };
+        let removes = offered
+            .iter()
+            .any(|m| shapes::LISTENER_REMOVAL_METHODS.contains(&m.as_str()) || m == "unsubscribe");
+        if !removes
+            && let Some(r) = shapes::RETURNS_UNSUBSCRIBE
+                .iter()
+                .find(|k| offered.iter().any(|m| m == *k))
+        {
+            return undo("unsubscribe", g.class_name(o.holder), None, Some(r));
+        }
+    }
+    // A listener registered by the runtime or a library on the user's behalf (Node's pipe):
+    // the stream it was registered for, captured in the listener's scope, ends it.
+    let f = v.focus.filter(|&f| s.is_closure(f))?;
+    let from_user = g
+        .location(f)
+        .and_then(|[sid, _, _]| s.scripts.get(&sid))
+        .is_none_or(|sc| {
+            crate::heap::source::origin(&sc.name) == crate::heap::source::Origin::User
+        });
+    if from_user {
+        return None;
+    }
+    let ctx = crate::heap::source::child(g, f, "context")?;
+    for e in g.edges(ctx) {
+        if g.raw.edge_type[e] != g.types.e_context {
+            continue;
+        }
+        let to = g.raw.edge_to[e];
+        if !(s.is_new)(to) || s.owner.is_some_and(|o| o.target == to) {
+            continue;
+        }
+        let m = shapes::methods(g, to);
+        if let Some(k) = shapes::STREAM_UNDO_METHODS
+            .iter()
+            .chain(shapes::UNREGISTER_METHODS)
+            .find(|k| m.iter().any(|x| x == *k))
+        {
+            return undo(k, s.class(to), Some(g.edge_name(e).into_owned()), None);
+        }
+    }
+    None
 }

@@ -5,7 +5,7 @@
 //! snapshot was taken.
 
 use super::accumulation::norm_edge;
-use super::classify::{Api, Verdict};
+use super::classify::{Api, Undo, Verdict};
 use super::grouping::collapse;
 use super::owners::{Owner, OwnerKind};
 use super::{KeepStep, Library, PathStep, Pattern};
@@ -187,7 +187,10 @@ pub fn owner_text(o: &Owner, display: &str, entry: Option<&str>) -> String {
             Some(h) => format!("`{h}.{}`", o.name),
             None => format!("`{}.{}`", o.holder_class, o.name),
         },
-        OwnerKind::Global if o.edge.is_some() => format!("`window.{}` (a global)", o.name),
+        OwnerKind::Global if o.edge.is_some() && o.holder_class.starts_with("Window") => {
+            format!("`window.{}` (a global)", o.name)
+        }
+        OwnerKind::Global if o.edge.is_some() => format!("`globalThis.{}` (a global)", o.name),
         OwnerKind::Global => "the window".to_string(),
         OwnerKind::DomNode => format!("`{}`", o.name),
         OwnerKind::MapEntry => match &o.holder_name {
@@ -291,6 +294,9 @@ pub fn reason(w: &Words<'_>) -> String {
         (Pattern::Timer, Api::DomTimer) => format!(
             "{units}{fname} are started (setInterval/setTimeout) and never cleared: the page's timer list (DOMTimer) keeps their callbacks and what those capture ({bytes})"
         ),
+        (Pattern::Timer, Api::AnimationFrame) => format!(
+            "{units}{fname} keep requesting the next frame (requestAnimationFrame) and are never cancelled: the page's animation controller keeps their callbacks and what those capture ({bytes})"
+        ),
         (Pattern::Timer, _) => format!(
             "{} {} objects{fname} stay reachable from timers that keep rescheduling themselves (Timeout._onTimeout): {bytes}",
             w.count, w.unit_class
@@ -320,6 +326,9 @@ pub fn reason(w: &Words<'_>) -> String {
             w.unit_class,
             owner.map(|o| format!(" from {o}")).unwrap_or_default()
         ),
+        (Pattern::UnboundedCollection, Api::ModuleCache) => format!(
+            "{units} are loaded on every call and stay in Node's module cache (`require.cache`, and their parent's `module.children`) with their code and exports ({bytes})"
+        ),
         (Pattern::UnboundedCollection, Api::Logger) => format!(
             "{} {} instances{lib} are created on every call and never closed; each keeps its transports and listeners ({bytes})",
             w.count, w.unit_class
@@ -348,6 +357,14 @@ pub fn suggestion(w: &Words<'_>) -> String {
         (None, None) => String::new(),
     };
     let target = w.owner_name.clone();
+    if let Some(u) = &v.undo {
+        let detached = if v.pattern == Pattern::DetachedDom {
+            " Then the removed elements it captured can be collected."
+        } else {
+            ""
+        };
+        return format!("{}{detached}{at}", undo_text(u, v, target.as_deref()));
+    }
     let ev = v.event.as_deref().unwrap_or("event");
     let lib_note = w.library.map(|l| {
         format!(
@@ -381,6 +398,9 @@ pub fn suggestion(w: &Words<'_>) -> String {
         Api::DomTimer => format!(
             "Keep the id that `setInterval`/`setTimeout` returns and call `clearInterval(id)`/`clearTimeout(id)` when the widget or view is removed.{at}"
         ),
+        Api::AnimationFrame => format!(
+            "Stop each animation frame loop when its widget or view goes away: keep the id that `requestAnimationFrame` returns and call `cancelAnimationFrame(id)`, or stop requesting the next frame once the element is no longer connected.{at}"
+        ),
         Api::Agent => format!(
             "Create one `http.Agent` (or `https.Agent`) per upstream at module level and reuse it for every request, or call `agent.destroy()` when done: an agent per call keeps its keep-alive sockets open.{at}"
         ),
@@ -392,6 +412,9 @@ pub fn suggestion(w: &Words<'_>) -> String {
         ),
         Api::Logger => format!(
             "Create one logger per process (at module level) and reuse it; for per-request fields use `logger.child({{...}})`. A logger created per call keeps its transports and the listeners they register; if one must be created, `close()` it when done.{at}"
+        ),
+        Api::ModuleCache => format!(
+            "Do not load a new module per call: Node's loader keeps every module it loads in `require.cache` (and in its parent's `module.children`) for the life of the process. Compile generated code once and keep it in a bounded cache (`new Function`, `vm.Script`), or after use `delete require.cache[require.resolve(file)]` and remove the module from `module.children`.{at}"
         ),
         Api::ClosureScope => format!(
             "Narrow what the closure{} captures: move large data out of the enclosing scope, set captured variables to `null` after use, and do not keep closures that reference the previous one.{at}",
@@ -438,6 +461,38 @@ pub fn suggestion(w: &Words<'_>) -> String {
         return format!("{s}{n}");
     }
     s
+}
+
+/// The fix when the objects' own classes offer the call that undoes the leak.
+fn undo_text(u: &Undo, v: &Verdict, target: Option<&str>) -> String {
+    let recv = |dflt: &str| u.receiver.clone().unwrap_or_else(|| dflt.to_string());
+    match (u.method.as_str(), u.returned_by.as_deref()) {
+        ("release", _) => format!(
+            "Give every connection back to the pool on all paths: `{p}.release(resource)` in `finally` (or `{p}.destroy(resource)` when it is broken), including early returns and timeouts. A resource never released stays borrowed and open, and the pool opens another for the next call.",
+            p = recv("pool")
+        ),
+        ("unsubscribe", Some(r)) => format!(
+            "Keep the function that `{r}(...)` returns and call it (unsubscribe) when the subscriber goes away (its view is closed or unmounted, its request ends): until then {} keeps every callback and what it captures.",
+            target.map_or("the list".to_string(), |t| format!("`{t}`"))
+        ),
+        ("removeEventListener", _) => format!(
+            "Remove the listener when what it serves is removed: `{}.removeEventListener({}, handler)` with the same handler, or pass `{{ signal }}` from an `AbortController` to `addEventListener` and call `abort()` on cleanup.",
+            recv("target"),
+            v.event
+                .as_deref()
+                .map(|e| format!("'{e}'"))
+                .unwrap_or_else(|| "type".into())
+        ),
+        ("cancelAnimationFrame", _) => "Stop the animation frame loop when its element is removed: keep the id that `requestAnimationFrame` returns and call `cancelAnimationFrame(id)` on cleanup (or stop requesting the next frame once `element.isConnected` is false): each pending callback keeps what it captures.".to_string(),
+        ("unpipe", _) => format!(
+            "The listeners belong to a `{}` created per call and piped into a long-lived stream: end it when done (`end()`), or `unpipe()` / `destroy()` it on every path, so that the pipe removes its listeners from the destination.",
+            u.class
+        ),
+        (m, _) => format!(
+            "Keep the `{}` and call its `{m}()` when what it serves goes away (the element is removed, the consumer is done): the object it is registered with keeps it and its callback until then.",
+            u.class
+        ),
+    }
 }
 
 /// A fingerprint from what identifies the leak in any snapshot of the program: pattern,

@@ -166,12 +166,15 @@ fn near_new(g: &HeapGraph, c: &Candidates, t: u32, out: &mut Vec<u32>) {
                 let to = g.raw.edge_to[e];
                 let ty = g.node_type(to);
                 // Strings and numbers are values, not identity: V8 shares them (the
-                // number-string cache, internalized keys) between unrelated objects.
+                // number-string cache, internalized keys) between unrelated objects. An
+                // ArrayBuffer below a view is storage that an allocator may share (Node's
+                // Buffer pool packs many small buffers into one 8 KiB slab).
                 if ty == t_.n_code
                     || ty == t_.n_object_shape
                     || is_plain_data(g, to)
                     || g.node_type_name(to) == "number"
                     || !c.is_new(to)
+                    || (o != t && is_backing_store(g, to))
                 {
                     continue;
                 }
@@ -234,6 +237,25 @@ fn is_class_instance(g: &HeapGraph, o: u32) -> bool {
             c,
             "Array" | "Map" | "Set" | "WeakMap" | "WeakSet" | "Promise" | "Error" | "Date"
         ))
+}
+
+/// Whether two growth series grow in proportion (within 5%, at most 4 to 1), from zero.
+fn in_step(a: &[u64], b: &[u64]) -> bool {
+    let (Some(&al), Some(&bl)) = (a.last(), b.last()) else {
+        return false;
+    };
+    if al == 0 || bl == 0 || al > bl * 4 || bl > al * 4 || a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).all(|(&x, &y)| {
+        let (l, r) = (x as u128 * bl as u128, y as u128 * al as u128);
+        l.abs_diff(r) * 20 <= l.max(r)
+    })
+}
+
+/// An ArrayBuffer: the storage of typed-array views.
+fn is_backing_store(g: &HeapGraph, o: u32) -> bool {
+    matches!(g.class_name(o), "ArrayBuffer" | "SharedArrayBuffer")
 }
 
 fn is_plain_data(g: &HeapGraph, o: u32) -> bool {
@@ -471,6 +493,38 @@ pub fn group(
             }
         }
     }
+    // Caches of the runtime that keep only strings (Node's module path caches, V8's string
+    // table) and grow in step with another group are a side effect of that leak (every
+    // module loaded adds a path to each), not a leak of their own.
+    let side: Vec<bool> = groups
+        .iter()
+        .enumerate()
+        .map(|(gi, (_, aps))| {
+            let strings = aps
+                .iter()
+                .flat_map(|a| a.tops.iter())
+                .take(64)
+                .all(|&t| is_plain_data(g, t));
+            let runtime = match group_owner[gi] {
+                Some(o) => o.origin == Origin::Runtime,
+                None => aps.iter().all(|a| g.node_type(a.ap) == g.types.n_synthetic),
+            };
+            strings && runtime
+        })
+        .collect();
+    for gi in 0..ng {
+        if !side[gi] {
+            continue;
+        }
+        let partner = (0..ng)
+            .filter(|&gb| {
+                !side[gb] && group_owner[gb].is_some() && in_step(&top_growth[gi], &top_growth[gb])
+            })
+            .max_by_key(|&gb| (top_growth[gb].last().copied(), std::cmp::Reverse(gb)));
+        if let Some(gb) = partner {
+            guf.union(gi as u32, gb as u32);
+        }
+    }
     // 4. Members of each top.
     let mut members_of_group: Vec<Vec<u32>> = vec![Vec::new(); ng];
     for o in 0..n as u32 {
@@ -507,7 +561,15 @@ pub fn group(
             }
             members.extend_from_slice(&members_of_group[gi]);
         }
-        if members.is_empty() {
+        // No long-lived container: objects held only by V8's string table (names and keys
+        // the program used) and by the transient roots of the code running at snapshot
+        // time (handle scopes, stack slots).
+        let no_container = aps.iter().all(|a| {
+            g.node_type(a.ap) == g.types.n_synthetic
+                && (crate::heap::paths::is_transient_root(g, a.ap)
+                    || a.tops.iter().take(64).all(|&t| is_plain_data(g, t)))
+        }) && part_owner.iter().all(|o| o.is_none());
+        if members.is_empty() || no_container {
             continue;
         }
         members.sort_unstable();
@@ -516,6 +578,9 @@ pub fn group(
         let primary = (0..aps.len())
             .max_by_key(|&k| (part_retained[k], aps[k].tops.len(), std::cmp::Reverse(k)))
             .unwrap_or(0);
+        // Containers of the same shape as the primary one (the per-key lists of one Map)
+        // hold the same kind of unit: all of them are counted.
+        let counted: Vec<bool> = part_keys.iter().map(|&k| k == part_keys[primary]).collect();
         let grp = assemble(
             g,
             tree,
@@ -525,6 +590,7 @@ pub fn group(
             &unit_object,
             aps,
             primary,
+            &counted,
             members,
         );
         // Connections a server accepted, kept only by their own idle timers, are open
@@ -557,6 +623,7 @@ fn assemble(
     unit_object: &HashMap<u32, (u32, usize)>,
     aps: Vec<Accumulation>,
     primary: usize,
+    counted: &[bool],
     members: Vec<u32>,
 ) -> Group {
     let uf_find = |t: u32| -> u32 {
@@ -572,12 +639,21 @@ fn assemble(
     let mut comp_born: HashMap<u32, u8> = HashMap::new();
     let mut comp_primary: HashSet<u32> = HashSet::new();
     let mut comp_best_top: HashMap<u32, u32> = HashMap::new();
+    // Units of one container each (a list per key) are counted across all containers of
+    // the primary's shape; a chain in each (a timer list per duration) counts its links.
+    let per_unit = prim
+        .tops
+        .iter()
+        .map(|&t| uf_find(t))
+        .collect::<HashSet<u32>>()
+        .len()
+        >= 3;
     for (k, a) in aps.iter().enumerate() {
         for &t in &a.tops {
             let cmp = uf_find(t);
             let b = comp_born.entry(cmp).or_insert(u8::MAX);
             *b = (*b).min(c.born(t));
-            if k == primary {
+            if k == primary || (per_unit && counted.get(k).copied().unwrap_or(false)) {
                 comp_primary.insert(cmp);
                 let best = comp_best_top.entry(cmp).or_insert(t);
                 if g.retained[t as usize] > g.retained[*best as usize] {

@@ -7,7 +7,8 @@
 //!    on the stack that allocated the units (past the library frames, so a container inside
 //!    a dependency still gives the user's line that calls into it);
 //! 3. the constructor of leaked instances of a user class;
-//! 4. the declaration of the owner (`const cache = new Map()`, `this.items = ...`);
+//! 4. the declaration of the owner (`const cache = new Map()`, `this.items = ...`); for an
+//!    unbounded collection this comes before 3: the container is the mistake;
 //! 5. user closures among the leaked objects (a subscriber's callback), or holding the
 //!    container (the handler that calls into a library), or on the retainer path.
 //!
@@ -18,6 +19,7 @@
 //! cache, the subject, the memoized function). Script names of every form are resolved
 //! (`heap::source::file_path`).
 
+use super::Pattern;
 use super::classify::Verdict;
 use super::owners::{Owner, OwnerKind};
 
@@ -379,6 +381,28 @@ impl Locator<'_> {
             }
             found = Some((p, "allocation-stack"));
         }
+        // 4. The owner's declaration, in the user's code (before the units' constructor
+        // for a collection: the mistake is the container that is never bounded, not the
+        // class of what it holds).
+        let declared_first = t.verdict.pattern == Pattern::UnboundedCollection;
+        let declared = || -> Option<Pos> {
+            if library.is_some() {
+                return None;
+            }
+            let o = t.owner?;
+            let user_script = owner_script
+                .as_deref()
+                .filter(|s| source::origin(s) == Origin::User);
+            let near = self.user_pos(o.holder).map(|p| p.line);
+            match (&owner_script, user_script) {
+                (Some(_), Some(s)) => self.declaration(Some(s), &o.name, near),
+                (None, _) => self.declaration(None, &o.name, near),
+                _ => None,
+            }
+        };
+        if found.is_none() && declared_first {
+            found = declared().map(|p| (p, "declaration"));
+        }
         // 3. Instances of a user class.
         if found.is_none()
             && let Some(p) = t
@@ -390,23 +414,8 @@ impl Locator<'_> {
         {
             found = Some((p, "constructor"));
         }
-        // 4. The owner's declaration, in the user's code.
-        if found.is_none()
-            && library.is_none()
-            && let Some(o) = t.owner
-        {
-            let user_script = owner_script
-                .as_deref()
-                .filter(|s| source::origin(s) == Origin::User);
-            let near = self.user_pos(o.holder).map(|p| p.line);
-            let d = match (&owner_script, user_script) {
-                (Some(_), Some(s)) => self.declaration(Some(s), &o.name, near),
-                (None, _) => self.declaration(None, &o.name, near),
-                _ => None,
-            };
-            if let Some(p) = d {
-                found = Some((p, "declaration"));
-            }
+        if found.is_none() && !declared_first {
+            found = declared().map(|p| (p, "declaration"));
         }
         // 4b. For a container inside a library: user closures among the leaked objects
         // (a subscriber's callback, a route's handler), else the user's variable that holds

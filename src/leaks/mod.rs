@@ -382,6 +382,7 @@ fn finding(
         other_aps,
         is_new,
         large_bytes: opts.large_bytes,
+        scripts: locator.scripts,
     };
     let verdict = classify::classify(&subject);
     // Sockets of an agent created per call sit in the agent's pool, not in a long-lived

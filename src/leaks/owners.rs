@@ -101,7 +101,9 @@ fn retainer_rank(
     // fields) ranks alike, and then the shortest path's own retainer wins.
     let name_rank = if ety == t.e_context || ety == t.e_property {
         let n = g.edge_name(e);
-        u8::from(shapes::is_structural_property(&n))
+        // A method's receiver (`this`) and V8's own slots (`.result`) are no names either.
+        let unnamed = ety == t.e_context && (n == "this" || n.starts_with('.'));
+        u8::from(unnamed || shapes::is_structural_property(&n))
     } else if ety == t.e_element || ety == t.e_internal {
         1
     } else {

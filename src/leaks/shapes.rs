@@ -37,6 +37,13 @@ pub fn is_blink_timer(name: &str) -> bool {
         || name.contains("BasicMember<blink::DOMTimer")
 }
 
+/// Blink's animation frame callbacks (`requestAnimationFrame`), native nodes.
+pub fn is_blink_animation_frame(name: &str) -> bool {
+    name.contains("ScriptedAnimationController")
+        || name.contains("FrameRequestCallback")
+        || name == "V8FrameCallback"
+}
+
 /// Blink's event listener structures (native nodes).
 pub fn is_blink_listener(name: &str) -> bool {
     name.contains("EventTargetData")
@@ -156,4 +163,91 @@ pub fn is_dom_node(g: &HeapGraph, o: u32) -> bool {
 /// Blink's document node.
 pub fn is_document_name(n: &str) -> bool {
     matches!(n, "HTMLDocument" | "Document" | "XMLDocument" | "#document")
+}
+
+/// Methods that end a registration made through the object that offers them (an
+/// observer, a subscription), most specific first.
+pub const UNREGISTER_METHODS: &[&str] = &["disconnect", "unobserve", "unsubscribe"];
+
+/// Methods that end what a stream created per call registered on another (a pipe).
+pub const STREAM_UNDO_METHODS: &[&str] = &["unpipe"];
+
+/// Methods that register a callback and return the function that removes it.
+pub const RETURNS_UNSUBSCRIBE: &[&str] = &["subscribe", "listen", "watch", "onChange"];
+
+/// Methods that remove a listener from an emitter-like object.
+pub const LISTENER_REMOVAL_METHODS: &[&str] = &["off", "removeListener", "removeEventListener"];
+
+/// The methods an object offers: the names of functions among its own properties and along
+/// its prototype chain (`__proto__`, a few levels), nearest first, without repeats.
+pub fn methods(g: &HeapGraph, o: u32) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let has_proto = crate::heap::source::child(g, o, "__proto__").is_some();
+    // A native object whose JavaScript wrapper was collected (an observer nobody holds
+    // in a variable) has no `__proto__`: its class's prototype is the one of another
+    // instance that still has a wrapper.
+    let start = if has_proto || g.node_type(o) != g.types.n_native {
+        o
+    } else {
+        class_prototype(g, o).unwrap_or(o)
+    };
+    let mut cur = Some(start);
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..8 {
+        let Some(x) = cur else { break };
+        if !seen.insert(x) {
+            break;
+        }
+        let mut next = None;
+        for e in g.edges(x) {
+            if g.raw.edge_type[e] != g.types.e_property {
+                continue;
+            }
+            let n = g.edge_name(e);
+            let to = g.raw.edge_to[e];
+            if n == "__proto__" {
+                next = Some(to);
+            } else if g.node_type(to) == g.types.n_closure && !out.iter().any(|m| *m == n) {
+                out.push(n.into_owned());
+            }
+        }
+        cur = next;
+    }
+    out
+}
+
+/// Names of the functions whose scope is the context `ctx` (the functions a module or a
+/// factory defines next to its variables).
+pub fn scope_functions(g: &HeapGraph, ctx: u32) -> Vec<String> {
+    let mut out: Vec<String> = g
+        .retainers(ctx)
+        .filter(|&ri| {
+            let from = g.ret_node[ri];
+            g.node_type(from) == g.types.n_closure
+                && g.edge_name(g.ret_edge[ri] as usize) == "context"
+        })
+        .map(|ri| g.raw_name(g.ret_node[ri]).to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A CommonJS module record of Node's loader (`require.cache` values): a `Module` with its
+/// `exports`, `filename`, `children` and `loaded` fields.
+pub fn is_cjs_module(g: &HeapGraph, o: u32) -> bool {
+    g.class_name(o) == "Module"
+        && ["exports", "filename", "children", "loaded"]
+            .iter()
+            .all(|f| crate::heap::source::child(g, o, f).is_some())
+}
+
+/// The prototype of a native object's class, from another instance of the class that
+/// has a JavaScript wrapper (the first in node order).
+fn class_prototype(g: &HeapGraph, o: u32) -> Option<u32> {
+    let cls = g.classes.class_of[o as usize];
+    (0..g.n_nodes() as u32)
+        .filter(|&x| g.classes.class_of[x as usize] == cls && x != o)
+        .find_map(|x| crate::heap::source::child(g, x, "__proto__"))
 }

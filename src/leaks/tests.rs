@@ -250,3 +250,68 @@ fn snapshots_given_backwards_are_refused() {
     let e = find(&earlier, "s3", &g, &|_| None, &Options::default()).unwrap_err();
     assert_eq!(e.file, "s1");
 }
+
+/// A global `inboxes` Map of per-user lists (users known since the first snapshot), each
+/// list getting `per` notifications per interval; with `slab`, every notification keeps a
+/// Buffer view and ten views share one ArrayBuffer (Node's Buffer pool).
+fn per_key_lists_heap(users: u32, per: u32, slab: bool) -> Heap {
+    let mut h = Heap::default();
+    let root = h.node("synthetic", "", 1, 0);
+    let gc = h.node("synthetic", "(GC roots)", 3, 0);
+    let global = h.node("object", "global", 5, 40);
+    h.edge(root, "element", "1", gc);
+    h.edge(root, "shortcut", "2", global);
+    let map = h.node("object", "Map", 7, 32);
+    h.edge(global, "property", "inboxes", map);
+    let table = h.node("array", "", 9, 64);
+    h.edge(map, "internal", "table", table);
+    let mut lists = Vec::new();
+    for u in 0..users {
+        let key = h.node("string", &format!("user-{u}"), 100 + 4 * u, 32);
+        let list = h.node("object", "Array", 102 + 4 * u, 32);
+        h.edge(table, "internal", &(3 * u + 10).to_string(), key);
+        h.edge(table, "internal", &(3 * u + 11).to_string(), list);
+        lists.push(list);
+    }
+    let mut n = 0u32;
+    let mut buffer = None;
+    for interval in 0..2u32 {
+        let base = if interval == 0 { 10_000 } else { 20_000 };
+        for (u, &list) in lists.iter().enumerate() {
+            for k in 0..per {
+                let id = base + 8 * n;
+                let item = h.node("object", "Object", id + 1, 56);
+                h.edge(list, "element", &(interval * per + k).to_string(), item);
+                let text = h.node("string", &format!("note {u} {interval} {k}"), id + 3, 64);
+                h.edge(item, "property", "text", text);
+                if slab {
+                    if n.is_multiple_of(10) {
+                        buffer = Some(h.node("object", "ArrayBuffer", id + 5, 8192));
+                    }
+                    let view = h.node("object", "Buffer", id + 7, 96);
+                    h.edge(item, "property", "raw", view);
+                    h.edge(view, "internal", "buffer", buffer.unwrap());
+                }
+                n += 1;
+            }
+        }
+    }
+    h
+}
+
+#[test]
+fn per_key_lists_of_a_map_are_counted_across_all_keys() {
+    let out = run(&per_key_lists_heap(20, 6, false));
+    assert_eq!(out.findings.len(), 1, "{:#?}", out.findings);
+    let f = &out.findings[0];
+    assert_eq!(f.count, 240, "{f:#?}");
+    assert_eq!(f.growth, vec![0, 120, 240]);
+}
+
+#[test]
+fn buffers_sharing_a_pool_slab_are_counted_per_entry_not_per_slab() {
+    let out = run(&per_key_lists_heap(1, 120, true));
+    let f = &out.findings[0];
+    assert_eq!(f.count, 240, "{f:#?}");
+    assert_ne!(f.class, "ArrayBuffer");
+}
