@@ -145,10 +145,15 @@ async function main() {
     load.close();
     await svc.stop(spec.shutdown === undefined ? (scenario ? '/shutdown' : null) : spec.shutdown);
   } catch (err) {
+    // Whether the service had ended (a crash) before the driver stops it: its exit event
+    // may come a moment after the failed request.
+    for (let k = 0; k < 20 && !svc.exited; k++) await new Promise((r) => setTimeout(r, 50));
+    const endedBefore = svc.exited;
     if (load) load.close();
     svc.kill();
     fs.writeFileSync(path.join(out, 'drive.json'), JSON.stringify({ ...facts, failed: String(err.stack || err) }, null, 1));
-    console.error(`drive.js: ${err.stack || err}\nservice stderr:\n${svc.stderr.slice(-3000)}`);
+    const ended = endedBefore ? `the service had ended: ${JSON.stringify(endedBefore)}` : 'the service was running';
+    console.error(`drive.js: ${err.stack || err}\n${ended}\nservice stderr:\n${svc.stderr.slice(-3000)}`);
     process.exit(1);
   }
   clearTimeout(deadline);

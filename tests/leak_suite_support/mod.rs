@@ -60,20 +60,43 @@ pub fn run_in_group(mut cmd: Command) -> Output {
 }
 
 /// Runs the load/snapshot driver (`tests/drive/drive.js`) with `spec` into `out`.
+///
+/// A run where the service itself crashed on a signal (Node 20's V8 segfaults in about 1
+/// run of 5 when allocation tracking is started over the inspector: measured 4 of 20 runs
+/// on Node 20, 0 of 12 on Node 22) left no evidence to judge: it is run once more, and
+/// the crash is reported on stderr. Any other failure, or a second crash, is the result.
 pub fn drive(spec: &Value, out: &Path) -> Result<(), String> {
-    let mut cmd = Command::new("node");
-    cmd.arg(repo().join("tests/drive/drive.js"))
-        .arg(spec.to_string())
-        .arg(out);
-    let res = run_in_group(cmd);
-    if res.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
+    let mut attempt = 1;
+    loop {
+        let mut cmd = Command::new("node");
+        cmd.arg(repo().join("tests/drive/drive.js"))
+            .arg(spec.to_string())
+            .arg(out);
+        let res = run_in_group(cmd);
+        if res.status.success() {
+            return Ok(());
+        }
+        let err = String::from_utf8_lossy(&res.stderr).into_owned();
+        let crashed = ["SIGSEGV", "SIGABRT", "SIGBUS", "SIGILL"]
+            .iter()
+            .any(|sig| {
+                err.contains(&format!(
+                    "the service had ended: {{\"code\":null,\"signal\":\"{sig}\"}}"
+                ))
+            });
+        if crashed && attempt == 1 {
+            eprintln!(
+                "driver: the service crashed (not memsleuth), running the case once more: {}",
+                tail(&err, 400)
+            );
+            attempt += 1;
+            continue;
+        }
+        return Err(format!(
             "driver failed ({}): {}",
             res.status,
-            tail(&String::from_utf8_lossy(&res.stderr), 1500)
-        ))
+            tail(&err, 1500)
+        ));
     }
 }
 

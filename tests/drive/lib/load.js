@@ -24,14 +24,19 @@ function expand(template, i) {
  * One request; resolves with { status, headers, text }. A request sent on a reused
  * keep-alive socket that the server had just closed (its keepAliveTimeout ran out while the
  * service was busy writing a snapshot) fails with ECONNRESET / "socket hang up" before any
- * answer: it is sent again once on a fresh socket, as Node's documentation advises.
+ * answer: it is sent again, as Node's documentation advises.
  */
 async function request(port, req, agent) {
-  try {
-    return await requestOnce(port, req, agent);
-  } catch (err) {
-    if (!err.reusedSocket || !['ECONNRESET', 'EPIPE'].includes(err.code)) throw err;
-    return requestOnce(port, req, agent);
+  // Every idle socket of the pool may have been closed at once: the next one handed out can
+  // be stale too, so retry while the failure is on a reused socket (at most one per pooled
+  // socket, then one fresh).
+  const tries = (agent && agent.maxSockets !== Infinity ? agent.maxSockets : 8) + 1;
+  for (let k = 1; ; k++) {
+    try {
+      return await requestOnce(port, req, agent);
+    } catch (err) {
+      if (k >= tries || !err.reusedSocket || !['ECONNRESET', 'EPIPE'].includes(err.code)) throw err;
+    }
   }
 }
 
