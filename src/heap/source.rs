@@ -228,7 +228,22 @@ pub fn declaration_line(source: &str, name: &str, near: Option<u32>) -> Option<u
             let after = line[end..].trim_start();
             let assigns =
                 (after.starts_with('=') && !after.starts_with("==")) || after.starts_with(':');
-            let rank = if before.ends_with("const")
+            // `exports.a = exports.b = void 0;` (tsc's hoisted exports), `x = null`: a
+            // placeholder, not where the value is made; ranked after every real assignment.
+            let value = after
+                .trim_start_matches(['=', ':'])
+                .trim()
+                .trim_end_matches(';')
+                .trim_end();
+            let placeholder = assigns
+                && ["void 0", "undefined", "null"]
+                    .iter()
+                    .any(|p| value.ends_with(p))
+                && !value.contains(['{', '(', '['])
+                && !value.contains("new ");
+            let rank = if placeholder {
+                3
+            } else if before.ends_with("const")
                 || before.ends_with("let")
                 || before.ends_with("var")
             {
@@ -236,7 +251,8 @@ pub fn declaration_line(source: &str, name: &str, near: Option<u32>) -> Option<u
             } else if (before.ends_with("this.")
                 || before.ends_with("globalThis.")
                 || before.ends_with("global.")
-                || before.ends_with("window."))
+                || before.ends_with("window.")
+                || before.ends_with("exports."))
                 && assigns
             {
                 1
@@ -266,6 +282,9 @@ mod tests {
         assert_eq!(declaration_line(src, "nothing", None), None);
         let cls = "class A {\n  constructor() {\n    this.items = new Set();\n  }\n}\n";
         assert_eq!(declaration_line(cls, "items", Some(2)), Some(3));
+        let tsc = "exports.project = exports.cache = void 0;\nconst x = 1;\nexports.cache = {};\nlet y = null;\ny = new Map();\n";
+        assert_eq!(declaration_line(tsc, "cache", None), Some(3));
+        assert_eq!(declaration_line(tsc, "y", None), Some(5));
         let private = "class S {\n  #seen = new Map();\n  add(k) { this.#seen.set(k, 1); }\n}\n";
         assert_eq!(declaration_line(private, "#seen", None), Some(2));
     }
