@@ -56,9 +56,12 @@ run_capture() {
   while kill -0 "$pid" 2>/dev/null; do
     rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
     [ -n "$rss" ] && [ "$rss" -gt "$peak" ] && peak=$rss
-    t=$(ticks "$pid"); [ -n "$t" ] && cpu=$t
-    [ -z "$svc" ] && svc=$(sed -n 's/.*(pid \([0-9]*\).*/\1/p' "$BENCH_DIR/$name.err" | head -1)
-    if [ -n "$svc" ]; then t=$(ticks "$svc"); [ -n "$t" ] && svc_cpu=$t; fi
+    # The process may be gone between the check and the read: under `set -e` a failed
+    # read must not end the script (it did, silently, while memsleuth was still writing).
+    t=$(ticks "$pid" || true); [ -n "$t" ] && cpu=$t
+    # The .err file may not exist yet when the first sample is taken.
+    [ -z "$svc" ] && svc=$(sed -n 's/.*(pid \([0-9]*\).*/\1/p' "$BENCH_DIR/$name.err" 2>/dev/null | head -1 || true)
+    if [ -n "$svc" ]; then t=$(ticks "$svc" || true); [ -n "$t" ] && svc_cpu=$t; fi
     sleep 0.02
   done
   if ! wait "$pid"; then

@@ -166,6 +166,17 @@ fn http_service_capture_names_the_leaking_listener() {
         line_of(&src, "rateFeed.on('rates', refresh);"),
     ];
     assert_leak(&leaky, "event-listener", &src, &lines, None);
+    // The report names the emitter that holds the listeners, not the `process` whose
+    // SIGTERM handler's scope leads to it.
+    let md = std::fs::read_to_string(leaky.join("report.md")).unwrap();
+    let tldr = md
+        .lines()
+        .find(|l| l.starts_with("**TL;DR**"))
+        .unwrap_or_default();
+    assert!(
+        tldr.contains("rateFeed.on('rates', ...)") && !md.contains("process.off("),
+        "{tldr}"
+    );
     let c = read_json(&leaky.join("capture.json"));
     assert!(
         c["bytes_per_request"]["low"].as_f64().unwrap() > 0.0,

@@ -579,8 +579,11 @@ pub fn names(f: &FindingView, source: Option<&str>) -> Names {
         }
     }
     let steps = &f.retainer_path;
-    // the emitter and event from the path: `<emitter var> -> EventEmitter ._events -> .<event>`
-    if let Some(i) = steps.iter().position(|s| s.edge == "_events") {
+    // the emitter and event from the path: `<emitter var> -> EventEmitter ._events -> .<event>`.
+    // The last `_events` is the one that holds the listeners: emitters above it only lead
+    // there (a quote service's path went through `process._events.SIGTERM`, whose handler's
+    // scope holds the `rateFeed` that leaks, and the report said `process.off('SIGTERM')`).
+    if let Some(i) = steps.iter().rposition(|s| s.edge == "_events") {
         if n.emitter.is_none() && i > 0 {
             n.emitter = Some(steps[i - 1].edge.clone());
         }
@@ -1704,6 +1707,29 @@ mod tests {
         let n = names(&f, None);
         assert_eq!(n.emitter.as_deref(), Some("bus"));
         assert_eq!(n.event.as_deref(), Some("tick"));
+    }
+
+    #[test]
+    fn the_emitter_is_the_one_holding_the_listeners_not_one_above_it() {
+        // A signal handler's scope holds the module's emitter: the shortest path reaches the
+        // leaking listeners through `process._events.SIGTERM` first.
+        let f = finding(
+            "event-listener",
+            "  const refresh = (next) => { quote.price = next[currency]; };",
+            vec![
+                step("system / Context", "process", "context"),
+                step("process", "_events", "property"),
+                step("Object", "SIGTERM", "property"),
+                step("Function", "context", "internal"),
+                step("system / Context", "rateFeed", "context"),
+                step("EventEmitter", "_events", "property"),
+                step("Object", "rates", "property"),
+                step("Array", "1082", "element"),
+            ],
+        );
+        let n = names(&f, None);
+        assert_eq!(n.emitter.as_deref(), Some("rateFeed"));
+        assert_eq!(n.event.as_deref(), Some("rates"));
     }
 
     #[test]
