@@ -218,7 +218,18 @@ fn python_capture_names_the_leak_and_verify_tells_the_fix() {
         &[],
     );
     assert_eq!(v.status.code(), Some(1), "{}", text(&v.stdout));
-    assert!(text(&v.stdout).contains("persists"), "{}", text(&v.stdout));
+    let md = text(&v.stdout);
+    assert!(md.contains("persists"), "{md}");
+    // Its load test and baseline come from the probe's checkpoints (they said "no checkpoint
+    // was taken" and "not measured" of a Python capture), in tracemalloc's terms.
+    assert!(
+        !md.contains("no checkpoint was taken") && !md.contains("not measured"),
+        "{md}"
+    );
+    assert!(
+        md.contains("traced by tracemalloc after gc.collect()"),
+        "{md}"
+    );
 }
 
 /// A leak small in bytes on a framework: sockets kept per request on Flask.
