@@ -2,9 +2,9 @@
 //! kind of leak per route (module dict cache, lru_cache(maxsize=None) on a per-request key,
 //! callbacks registered per request, files opened per request and kept, a dataset loaded
 //! whole per request and kept, raw descriptors never closed, a thread started per request
-//! that never ends, a logger per tenant id) and a bounded route; each leaky route must come
-//! out as its pattern, at its line, with its owner and referrer path, and the fixed build as
-//! no leak.
+//! that never ends, a logger per tenant id, a database connection per request) and a
+//! bounded route; each leaky route must come out as its pattern, at its line, with its owner
+//! and referrer path, and the fixed build as no leak.
 
 mod python_support;
 use python_support::*;
@@ -270,6 +270,29 @@ fn stdlib_growing_buffer_is_found_by_its_line() {
         "{f:#}"
     );
     assert!(f["retained_bytes"].as_u64().unwrap() > 300_000, "{f:#}");
+}
+
+/// A database connection per request, kept open (sqlite3: no socket, no descriptor for an
+/// in-memory database; the connection objects are the evidence).
+#[test]
+fn stdlib_db_connections_kept_per_request() {
+    let r = stdlib_case("lookup", "leaky", 120);
+    check_leak(
+        &r,
+        &Expect {
+            pattern: "unclosed-connection",
+            owner: "handlers._lookups",
+            line: "_lookups.append(db)",
+            unit: None,
+        },
+        "handlers.py",
+    );
+    assert_eq!(
+        r["leaks"][0]["class"], "sqlite3.Connection",
+        "{:#}",
+        r["leaks"]
+    );
+    check_clean(&stdlib_case("lookup", "fixed", 120), "lookup fixed");
 }
 
 /// A logger per tenant id: the table that grows is the logging library's own
