@@ -749,7 +749,17 @@ fn severity(f: &Facts) -> SeverityFact {
         match f.headline.as_ref().filter(|h| h.verdict == Verdict::Leak) {
             Some(h) if h.rate.per_hour >= 50.0 * MIB => (
                 Severity::High,
-                format!("auto: a leak growing {}", words::rate(h.rate.per_hour)),
+                format!(
+                    "auto: a leak growing {}{}",
+                    words::rate(h.rate.per_hour),
+                    f.headline_source()
+                        .filter(|s| s.too_short_for_rate)
+                        .map(|s| format!(
+                            " (over {}: too short a window for an hourly figure)",
+                            words::duration(s.span_s)
+                        ))
+                        .unwrap_or_default()
+                ),
             ),
             Some(h) => (
                 Severity::Medium,
