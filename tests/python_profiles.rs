@@ -112,6 +112,14 @@ fn report_reads_tracemalloc_dumps_as_points_in_time() {
             "{files:?}: {:#}",
             r["root_cause"]
         );
+        // The verdict is the analysis' own (the lines that grew), not a count of every line
+        // the ranking lists ("16 line(s) whose memory is never freed").
+        let why = r["leak_verdict"]["reason"].as_str().unwrap();
+        assert_eq!(r["leak_verdict"]["verdict"], "leak", "{why}");
+        assert!(
+            why.contains("2 line(s) grew at every one of 3 snapshots"),
+            "{files:?}: {why}"
+        );
         std::fs::remove_dir_all(&out).unwrap();
     }
 }

@@ -443,12 +443,29 @@ fn leak_status(
                 "{groups} leaked group(s) grew in every snapshot interval (no dated growth series to measure the rate)"
             ),
         },
-        None if py_findings > 0 => LeakStatus {
-            verdict: Verdict::Leak,
-            reason: format!(
-                "the Python profile shows {py_findings} line(s) whose memory is never freed"
-            ),
-        },
+        None if py_findings > 0 => {
+            // A profile whose analysis gave its own verdict says what grew (tracemalloc: "2
+            // line(s) grew at every one of 3 snapshots"); its ranking lists every line it saw,
+            // also those that did not grow, so counting them would overstate the leak.
+            let own = ev.python.iter().find_map(|p| {
+                let v = p.view.verdict.as_deref()?;
+                let r = p.view.reason.as_deref().filter(|r| !r.is_empty())?;
+                (!p.view.leaking_lines().is_empty())
+                    .then(|| (v, format!("the {} profile: {r}", p.view.source)))
+            });
+            match own {
+                Some((v, reason)) => LeakStatus {
+                    verdict: growth::verdict_of(v),
+                    reason,
+                },
+                None => LeakStatus {
+                    verdict: Verdict::Leak,
+                    reason: format!(
+                        "the Python profile shows {py_findings} line(s) whose memory is never freed"
+                    ),
+                },
+            }
+        }
         None => LeakStatus {
             verdict: Verdict::Inconclusive,
             reason: "no growth series and no leaked group in the evidence".into(),
