@@ -161,6 +161,21 @@ fn stdlib_callbacks_registered_per_request() {
             .unwrap()
             .contains("on_rate_change")
     );
+    // Object counts by type: the callbacks' type grows at every checkpoint, by about the
+    // 360 callbacks registered over the three intervals.
+    let types = r["types"].as_array().unwrap();
+    let func = types
+        .iter()
+        .find(|t| t["type"] == "function")
+        .unwrap_or_else(|| panic!("{types:#?}"));
+    assert_eq!(func["grows_every_interval"], true, "{func:#}");
+    let counts: Vec<u64> = func["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .collect();
+    assert!(counts.last().unwrap() - counts[0] >= 300, "{counts:?}");
 }
 
 #[test]
