@@ -34,7 +34,7 @@ enum Command {
     Metrics(cli::metrics::Args),
     /// OOM crashes, OOM kills and restarts in an application or system log
     Applog(cli::applog::Args),
-    /// Leaking Python lines from a Scalene JSON or a memray --leaks CSV
+    /// Leaking Python lines and leaks from Scalene, memray, tracemalloc, memory_profiler or probe checkpoints
     Python(cli::python::Args),
     /// The full Memory Leak Investigation Report from any mix of evidence
     Report(cli::report::Args),
@@ -42,7 +42,7 @@ enum Command {
     Alerts(cli::alerts::Args),
     /// The report on built-in example evidence, written to ./memsleuth-demo/
     Demo(cli::demo::Args),
-    /// Run a Node service under load (or attach to one): checkpoints, snapshots, GC log, report
+    /// Run a Node or Python service under load (or attach to one): checkpoints, snapshots or probe files, report
     Capture(Box<cli::capture::Args>),
     /// Compare captures before and after a fix: exit 0 when it holds, 1 when the leak persists
     Verify(cli::verify::Args),

@@ -2,8 +2,9 @@
 //! kind of leak per route (module dict cache, lru_cache(maxsize=None) on a per-request key,
 //! callbacks registered per request, files opened per request and kept, a dataset loaded
 //! whole per request and kept, raw descriptors never closed, a thread started per request
-//! that never ends) and a bounded route; each leaky route must come out as its pattern, at
-//! its line, with its owner and referrer path, and the fixed build as no leak.
+//! that never ends, a logger per tenant id, a database connection per request) and a
+//! bounded route; each leaky route must come out as its pattern, at its line, with its owner
+//! and referrer path, and the fixed build as no leak.
 
 mod python_support;
 use python_support::*;
@@ -160,6 +161,21 @@ fn stdlib_callbacks_registered_per_request() {
             .unwrap()
             .contains("on_rate_change")
     );
+    // Object counts by type: the callbacks' type grows at every checkpoint, by about the
+    // 360 callbacks registered over the three intervals.
+    let types = r["types"].as_array().unwrap();
+    let func = types
+        .iter()
+        .find(|t| t["type"] == "function")
+        .unwrap_or_else(|| panic!("{types:#?}"));
+    assert_eq!(func["grows_every_interval"], true, "{func:#}");
+    let counts: Vec<u64> = func["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .collect();
+    assert!(counts.last().unwrap() - counts[0] >= 300, "{counts:?}");
 }
 
 #[test]
@@ -269,6 +285,61 @@ fn stdlib_growing_buffer_is_found_by_its_line() {
         "{f:#}"
     );
     assert!(f["retained_bytes"].as_u64().unwrap() > 300_000, "{f:#}");
+}
+
+/// A database connection per request, kept open (sqlite3: no socket, no descriptor for an
+/// in-memory database; the connection objects are the evidence).
+#[test]
+fn stdlib_db_connections_kept_per_request() {
+    let r = stdlib_case("lookup", "leaky", 120);
+    check_leak(
+        &r,
+        &Expect {
+            pattern: "unclosed-connection",
+            owner: "handlers._lookups",
+            line: "_lookups.append(db)",
+            unit: None,
+        },
+        "handlers.py",
+    );
+    assert_eq!(
+        r["leaks"][0]["class"], "sqlite3.Connection",
+        "{:#}",
+        r["leaks"]
+    );
+    check_clean(&stdlib_case("lookup", "fixed", 120), "lookup fixed");
+}
+
+/// A logger per tenant id: the table that grows is the logging library's own
+/// (`logging.Logger.manager.loggerDict`), so the finding names the library and its fix is the
+/// user's call at the line (its advice was "Bound `logging.Logger.manager.loggerDict`: evict
+/// old entries ... `del loggerDict[key]`", a table the user does not own).
+#[test]
+fn stdlib_logger_per_request_is_fixed_at_the_call_not_in_the_library() {
+    let r = stdlib_case("tenant", "leaky", 120);
+    assert_eq!(r["verdict"], "leak", "{}\n{r:#}", r["reason"]);
+    let leaks = r["leaks"].as_array().unwrap();
+    assert_eq!(leaks.len(), 1, "{leaks:#?}");
+    let f = &leaks[0];
+    assert_eq!(f["pattern"], "unbounded-collection", "{f:#}");
+    assert_eq!(f["library"]["name"], "logging", "{f:#}");
+    assert!(
+        f["owner"]["name"].as_str().unwrap().ends_with("loggerDict"),
+        "{f:#}"
+    );
+    let src = service("stdlib").join("handlers.py");
+    assert_eq!(
+        f["location"]["line"],
+        line_of(&src, "log = logging.getLogger(\"quotes.tenant.%d\" % n)"),
+        "{f:#}"
+    );
+    let fix = f["suggestion"].as_str().unwrap();
+    assert!(
+        fix.contains("handlers.py:") && fix.contains("logging's own table"),
+        "{fix}"
+    );
+    assert!(!fix.contains("evict") && !fix.contains("del "), "{fix}");
+    check_clean(&stdlib_case("tenant", "fixed", 120), "tenant fixed");
 }
 
 #[test]

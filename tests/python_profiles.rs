@@ -70,6 +70,60 @@ fn tracemalloc_text_and_dumps_rank_the_leaking_lines() {
     assert!(r["notes"].to_string().contains("not what grows"), "{r:#}");
 }
 
+/// `report --python` reads what `memsleuth python` reads: three `Snapshot.dump()` files are
+/// three points in time of one run (they were refused as "not a Python memory profile", and
+/// statistics texts were read one at a time, as sizes rather than growth).
+#[test]
+fn report_reads_tracemalloc_dumps_as_points_in_time() {
+    let dir = tracemalloc_files();
+    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    for files in [
+        [p("snap-1.pickle"), p("snap-2.pickle"), p("snap-3.pickle")],
+        [p("stats-1.txt"), p("stats-2.txt"), p("stats-3.txt")],
+    ] {
+        let out = dir.path().join("report");
+        let mut args = vec!["report", "--python"];
+        args.extend(files.iter().map(String::as_str));
+        args.extend(["--out", out.to_str().unwrap()]);
+        let o = Command::new(env!("CARGO_BIN_EXE_memsleuth"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+        let at = r["root_cause"]["vulnerable_code"]["location"]
+            .as_str()
+            .unwrap();
+        assert!(
+            at.ends_with("py_leaky.py:18") || at.ends_with("py_leaky.py:22"),
+            "{files:?}: {:#}",
+            r["root_cause"]
+        );
+        assert!(
+            r["root_cause"]["pattern_reason"]
+                .as_str()
+                .unwrap()
+                .contains("over 3 snapshots"),
+            "{files:?}: {:#}",
+            r["root_cause"]
+        );
+        // The verdict is the analysis' own (the lines that grew), not a count of every line
+        // the ranking lists ("16 line(s) whose memory is never freed").
+        let why = r["leak_verdict"]["reason"].as_str().unwrap();
+        assert_eq!(r["leak_verdict"]["verdict"], "leak", "{why}");
+        assert!(
+            why.contains("2 line(s) grew at every one of 3 snapshots"),
+            "{files:?}: {why}"
+        );
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
+
 #[test]
 fn tracemalloc_dump_that_is_not_a_snapshot_is_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -58,12 +58,16 @@ fn a_short_window_with_a_far_limit_is_not_projected() {
         why.starts_with("cannot be projected") && why.contains("more than 10x"),
         "{why}"
     );
-    // the hourly figure from under 6 minutes is flagged
+    // the hourly figure from under 6 minutes is flagged, also where the TL;DR and the
+    // severity print it (issue 11: they printed "6.38 GiB/h" from 26 s unflagged)
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(
-        md.contains("too short a window for an hourly figure"),
-        "{md}"
-    );
+    for head in ["**TL;DR**", "**Severity**"] {
+        let line = md.lines().find(|l| l.starts_with(head)).unwrap();
+        assert!(
+            line.contains("/h") && line.contains("too short a window for an hourly figure"),
+            "{line}"
+        );
+    }
     assert_ne!(j["severity"], "Critical");
 }
 

@@ -32,7 +32,9 @@ pub struct Args {
     /// A saved Prometheus query_range JSON instead of a live server
     #[arg(long, value_name = "F")]
     pub metrics_file: Option<String>,
-    /// Scalene JSON or memray `transform csv --leaks` output
+    /// Python memory evidence, as `memsleuth python` reads it: Scalene JSON, memray CSV,
+    /// tracemalloc statistics text or `Snapshot.dump()` files, memory_profiler output, probe
+    /// checkpoints (several tracemalloc files or checkpoints are points in time, oldest first)
     #[arg(long, num_args = 1.., value_name = "F")]
     pub python: Vec<String>,
     /// A capture directory (capture.json with request counts; its snapshots and GC log are
@@ -174,15 +176,48 @@ fn metrics_view(
     })
 }
 
-/// `--python F`: Scalene JSON or memray CSV (`memsleuth python F`).
-fn python_from_profile(path: &str) -> anyhow::Result<Option<evidence::PythonView>> {
-    let (name, text) = crate::input::load_text(path)?;
-    let r = crate::series::python::analyze(&name, &text)?;
-    Ok(Some(view(&r)?))
+/// `--python F...`: each profile as `memsleuth python F` reads it, detected by content;
+/// tracemalloc files (statistics text, `Snapshot.dump()`) and probe checkpoints given together
+/// are points in time of one run, oldest first (`memsleuth python F1 F2 F3`). Returns the
+/// first file of each set with its analysis.
+fn python_from_profiles(paths: &[String]) -> anyhow::Result<Vec<(String, evidence::PythonView)>> {
+    use crate::python::Kind;
+    let mut inputs = Vec::new();
+    for p in paths {
+        let inp = crate::input::load(p)?;
+        inputs.push((inp.name, inp.bytes.to_vec()));
+    }
+    // Sets of input indexes; a set of points in time is keyed by its kind's name.
+    let mut sets: Vec<(Option<&'static str>, Vec<usize>)> = Vec::new();
+    for (i, (_, bytes)) in inputs.iter().enumerate() {
+        let points = crate::python::detect(bytes)
+            .filter(|k| {
+                matches!(
+                    k,
+                    Kind::TracemallocText | Kind::TracemallocDump | Kind::Probe
+                )
+            })
+            .map(Kind::name);
+        match sets
+            .iter_mut()
+            .find(|(k, _)| points.is_some() && *k == points)
+        {
+            Some(set) => set.1.push(i),
+            None => sets.push((points, vec![i])),
+        }
+    }
+    let mut out = Vec::new();
+    for (_, set) in sets {
+        let these: Vec<(String, Vec<u8>)> = set.iter().map(|&i| inputs[i].clone()).collect();
+        let mut r = crate::python::analyze_inputs(&these, None, &super::python::read_source)?;
+        super::python::fill_code(&mut r);
+        out.push((paths[set[0]].clone(), view(&r)?));
+    }
+    Ok(out)
 }
 
 /// What to pass when no evidence was given.
-pub const NO_EVIDENCE: &str = "no evidence given: pass at least one of --snapshots S1 S2 S3 (heap snapshots), --gc-log F (node --trace-gc output), --prometheus URL or --metrics-file F (Prometheus), --python F (Scalene or memray), --capture DIR (a load test with capture.json), --app-log F (a log with OOM crashes or restarts)";
+pub const NO_EVIDENCE: &str = "no evidence given: pass at least one of --snapshots S1 S2 S3 (heap snapshots), --gc-log F (node --trace-gc output), --prometheus URL or --metrics-file F (Prometheus), --python F (Scalene, memray, tracemalloc, memory_profiler), --capture DIR (a load test with capture.json), --app-log F (a log with OOM crashes or restarts)";
 
 /// A file inside a capture directory: the name as written, else with `.gz`.
 fn in_capture(dir: &Path, name: &str) -> Option<String> {
@@ -413,13 +448,11 @@ pub fn gather_evidence(args: &Args) -> anyhow::Result<Evidence> {
         });
     }
     ev.python.extend(probe_analysis);
-    for f in &args.python {
-        if let Some(view) = python_from_profile(f)? {
-            ev.python.push(PythonEvidence {
-                file: shown(f, out),
-                view,
-            });
-        }
+    for (f, view) in python_from_profiles(&args.python)? {
+        ev.python.push(PythonEvidence {
+            file: shown(&f, out),
+            view,
+        });
     }
     // The source files of the findings' locations (Node and Python), for the function
     // around each leaking line: where the finding says, else beside the evidence.

@@ -34,6 +34,16 @@ pub fn theil_sen_interval(points: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
     Some((median, slopes[lo_rank - 1], slopes[hi_rank - 1]))
 }
 
+/// The first checkpoint after warm-up, where growth per request is measured from: the first
+/// with a heap snapshot, or in a Python capture (probe checkpoints, no snapshots) the first
+/// under load. `verify` measures its spans and baselines from the same checkpoint.
+pub fn warm_checkpoint(checkpoints: &[Checkpoint]) -> Option<&Checkpoint> {
+    let python = checkpoints.iter().any(|c| c.probe.is_some());
+    checkpoints
+        .iter()
+        .find(|c| c.snapshot.is_some() || (python && c.requests.is_some_and(|r| r > 0)))
+}
+
 /// Growth of the post-GC heap per request across checkpoints, from the first checkpoint with
 /// a snapshot on (the requests before it are the warm-up: module loading, JIT, caches filling
 /// once). A Python capture (probe checkpoints, no snapshots) counts from its first checkpoint
@@ -41,9 +51,7 @@ pub fn theil_sen_interval(points: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
 /// without a request count are skipped; `None` with fewer than two.
 pub fn bytes_per_request(checkpoints: &[Checkpoint]) -> Option<Slope> {
     let python = checkpoints.iter().any(|c| c.probe.is_some());
-    let warm = checkpoints
-        .iter()
-        .find(|c| c.snapshot.is_some() || (python && c.requests.is_some_and(|r| r > 0)))
+    let warm = warm_checkpoint(checkpoints)
         .and_then(|c| c.requests)
         .unwrap_or(0);
     let what = if python {

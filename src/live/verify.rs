@@ -198,8 +198,28 @@ fn fit_span(c: &Capture) -> f64 {
     }
 }
 
+/// The first checkpoint after warm-up (the first with a snapshot; in a Python capture, which
+/// has none, the first under load): the one growth per request is fitted from.
 fn first_snapshot_checkpoint(c: &Capture) -> Option<&Checkpoint> {
-    c.checkpoints.iter().find(|k| k.snapshot.is_some())
+    super::stats::warm_checkpoint(&c.checkpoints)
+}
+
+/// What a checkpoint's `heap_used_bytes` measures in a capture of this runtime.
+fn measured(runtime: &str) -> &'static str {
+    if runtime == "python" {
+        "traced by tracemalloc after gc.collect()"
+    } else {
+        "heap used after a forced GC"
+    }
+}
+
+/// The short name of that figure, for "X at the end of the load" and table headers.
+fn measured_short(runtime: &str) -> &'static str {
+    if runtime == "python" {
+        "traced"
+    } else {
+        "heap used"
+    }
 }
 
 fn per_request(b: f64) -> String {
@@ -291,9 +311,14 @@ pub fn compare(
             (None, _) if total < NOISE_BYTES => (
                 true,
                 format!(
-                    "only {} over {span:.0} requests, less than {}: within V8's own variation (JIT code, internal tables)",
+                    "only {} over {span:.0} requests, less than {}: within {}",
                     units::bytes(total),
-                    units::bytes(NOISE_BYTES)
+                    units::bytes(NOISE_BYTES),
+                    if c.runtime == "python" {
+                        "the interpreter's own variation (caches filled once, interned strings)"
+                    } else {
+                        "V8's own variation (JIT code, internal tables)"
+                    }
                 ),
             ),
             (None, Some(t)) => (
@@ -495,9 +520,10 @@ pub fn load_test_lines(c: &Capture, within: Option<bool>) -> Vec<String> {
         return vec!["no checkpoint was taken".into()];
     };
     out.push(format!(
-        "{}: {} (heap used after a forced GC; RSS {})",
+        "{}: {} ({}; RSS {})",
         label(first),
         units::bytes_u64(first.heap_used_bytes),
+        measured(&c.runtime),
         units::bytes_u64(first.rss_bytes)
     ));
     if !std::ptr::eq(first, last) {
@@ -531,8 +557,9 @@ fn metrics(c: &Capture, gc: Option<&GcFigures>) -> Vec<Field> {
         value: first
             .map(|k| {
                 format!(
-                    "{} heap used after warm-up ({}), RSS {}",
+                    "{} {} after warm-up ({}), RSS {}",
                     units::bytes_u64(k.heap_used_bytes),
+                    measured_short(&c.runtime),
                     k.requests
                         .map(|r| format!("{r} requests"))
                         .unwrap_or_else(|| format!("{:.0} s", k.seconds)),
@@ -548,8 +575,9 @@ fn metrics(c: &Capture, gc: Option<&GcFigures>) -> Vec<Field> {
                 None => format!("Memory after {:.0} s", last.seconds),
             },
             value: format!(
-                "{} heap used, RSS {}",
+                "{} {}, RSS {}",
                 units::bytes_u64(last.heap_used_bytes),
+                measured_short(&c.runtime),
                 units::bytes_u64(last.rss_bytes)
             ),
         });
@@ -597,8 +625,9 @@ fn improvement(b: &SideSummary, a: &SideSummary) -> Vec<Field> {
         label: "Memory reduction".into(),
         value: match (b.heap_last_bytes, a.heap_last_bytes) {
             (Some(x), Some(y)) => format!(
-                "{} heap used at the end of the load ({} before, {} after; {})",
+                "{} {} at the end of the load ({} before, {} after; {})",
                 units::bytes_delta(y as f64 - x as f64),
+                measured_short(&a.runtime),
                 units::bytes_u64(x),
                 units::bytes_u64(y),
                 percent_change(x as f64, y as f64)
@@ -680,10 +709,15 @@ pub fn markdown(v: &Verification) -> String {
         let _ = writeln!(o, "- Warning: {w}");
     }
 
-    let _ = writeln!(o, "\n## Memory per checkpoint (after a forced GC)\n");
+    let (what, after_gc) = if v.before.runtime == "python" {
+        ("traced", "tracemalloc after gc.collect()")
+    } else {
+        ("heap used", "after a forced GC")
+    };
+    let _ = writeln!(o, "\n## Memory per checkpoint ({after_gc})\n");
     let _ = writeln!(
         o,
-        "| requests | heap used before | heap used after | RSS before | RSS after |"
+        "| requests | {what} before | {what} after | RSS before | RSS after |"
     );
     let _ = writeln!(o, "|---:|---:|---:|---:|---:|");
     let cell = |c: &Option<Checkpoint>, f: fn(&Checkpoint) -> u64| {
@@ -956,6 +990,45 @@ mod tests {
         );
         let v = compare(&side(&b, &lb), &side(&a, &la), None);
         assert_eq!(v.verdict, "persists", "{v:#?}");
+    }
+
+    /// A Python capture (probe checkpoints, no heap snapshots): the growth after the fix was
+    /// judged over 0 requests (the span started at the first checkpoint with a snapshot, which
+    /// a Python capture does not have), so any growth added up to "0 B, within V8's own
+    /// variation" and a leak the finder did not group after the fix came out `fixed`; the
+    /// Markdown said "no checkpoint was taken" and "heap used" of tracemalloc's figures.
+    #[test]
+    fn python_capture_growth_after_the_fix_is_judged_over_its_load() {
+        let python = |heaps: &[(u64, u64)], bpr| {
+            let mut c = capture(heaps, bpr);
+            c.runtime = "python".into();
+            for (k, cp) in c.checkpoints.iter_mut().enumerate() {
+                cp.snapshot = None;
+                cp.probe = Some(format!("probe-{k}.json"));
+            }
+            c
+        };
+        let b = python(
+            &[(0, 300_000), (1000, 4_700_000), (10000, 44_000_000)],
+            Some((4400.0, 4300.0, 4500.0)),
+        );
+        // 1.5 KiB per request over 9000 requests: 13 MiB, more than a quarter of 4.3 KiB.
+        let a = python(
+            &[(0, 300_000), (1000, 1_800_000), (10000, 15_300_000)],
+            Some((1500.0, 1450.0, 1550.0)),
+        );
+        let (lb, la) = (leaks(vec![finding("aa", 42)]), leaks(vec![]));
+        let v = compare(&side(&b, &lb), &side(&a, &la), None);
+        assert_eq!(v.verdict, "persists", "{v:#?}");
+        let md = markdown(&v);
+        assert!(!md.contains("no checkpoint was taken"), "{md}");
+        assert!(!md.contains("heap used"), "{md}");
+        assert!(
+            md.contains(
+                "Memory after 1000 requests: 1.7 MiB (traced by tracemalloc after gc.collect()"
+            ),
+            "{md}"
+        );
     }
 
     #[test]

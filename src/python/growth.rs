@@ -1309,6 +1309,17 @@ fn build(
             a.line
         ));
     }
+    // The user's call that feeds a library's own table: where the fix goes.
+    let caller = location
+        .as_ref()
+        .filter(|l| places.is_user(&l.file))
+        .map(|l| {
+            let at = format!("{}:{}", short_file(&l.file), l.line);
+            match &code {
+                Some(c) => format!("{at} (`{c}`)"),
+                None => at,
+            }
+        });
     let suggestion = fix(
         pattern,
         &unit,
@@ -1316,6 +1327,10 @@ fn build(
         unit_sample,
         lru.is_some(),
         short.as_deref(),
+        library
+            .as_ref()
+            .map(|l| l.name.as_str())
+            .zip(caller.as_deref()),
     );
     let fp_text = format!("{}|{}|{unit_class}", pattern.id(), g.fp);
     Finding {
@@ -1644,7 +1659,8 @@ fn short_file(f: &str) -> &str {
     f.rsplit('/').next().unwrap_or(f)
 }
 
-/// The fix, per pattern, in Python terms and with the names of the finding.
+/// The fix, per pattern, in Python terms and with the names of the finding. `library` is the
+/// library whose own table holds the entries, with the user's call that adds them.
 fn fix(
     pattern: Pattern,
     unit: &str,
@@ -1652,6 +1668,7 @@ fn fix(
     s: &Sample,
     lru: bool,
     short: Option<&str>,
+    library: Option<(&str, &str)>,
 ) -> String {
     let var = short.unwrap_or("the container");
     match pattern {
@@ -1677,6 +1694,11 @@ fn fix(
         ),
         Pattern::LargeDataset => format!(
             "Do not keep a whole copy per call in `{owner}`: load the data once at start-up and share it, or stream it (iterate the file, `csv.reader` row by row, `ijson`) and keep only the aggregate you need."
+        ),
+        // A library's registry is not the user's to bound: what grows it is a new key per
+        // call from the user's code (a logger, a named object, a registered type per request).
+        Pattern::UnboundedCollection if let Some((lib, call)) = library => format!(
+            "`{owner}` is {lib}'s own table and keeps every key it is given: the call at {call} adds a new one per call. Call it with a fixed set of names or keys (one per component, not per request or per id) and pass the per-call values as arguments, or undo the registration when the call is done."
         ),
         _ => format!(
             "Bound `{owner}`: evict old entries (`functools.lru_cache(maxsize=...)` on the function that computes them, `collections.OrderedDict` with `popitem(last=False)` past a size, `cachetools.LRUCache`/`TTLCache`), use `collections.deque(maxlen=...)` for a history, or `weakref.WeakValueDictionary` when the values live elsewhere; delete the entry (`del {var}[key]`) when its request is done."

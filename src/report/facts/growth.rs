@@ -209,7 +209,7 @@ pub fn normalize_rates(s: &str) -> String {
     out
 }
 
-fn verdict_of(s: &str) -> Verdict {
+pub(crate) fn verdict_of(s: &str) -> Verdict {
     match s {
         "leak" => Verdict::Leak,
         "no-leak" | "no_leak" | "noleak" => Verdict::NoLeak,

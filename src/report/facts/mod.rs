@@ -443,12 +443,29 @@ fn leak_status(
                 "{groups} leaked group(s) grew in every snapshot interval (no dated growth series to measure the rate)"
             ),
         },
-        None if py_findings > 0 => LeakStatus {
-            verdict: Verdict::Leak,
-            reason: format!(
-                "the Python profile shows {py_findings} line(s) whose memory is never freed"
-            ),
-        },
+        None if py_findings > 0 => {
+            // A profile whose analysis gave its own verdict says what grew (tracemalloc: "2
+            // line(s) grew at every one of 3 snapshots"); its ranking lists every line it saw,
+            // also those that did not grow, so counting them would overstate the leak.
+            let own = ev.python.iter().find_map(|p| {
+                let v = p.view.verdict.as_deref()?;
+                let r = p.view.reason.as_deref().filter(|r| !r.is_empty())?;
+                (!p.view.leaking_lines().is_empty())
+                    .then(|| (v, format!("the {} profile: {r}", p.view.source)))
+            });
+            match own {
+                Some((v, reason)) => LeakStatus {
+                    verdict: growth::verdict_of(v),
+                    reason,
+                },
+                None => LeakStatus {
+                    verdict: Verdict::Leak,
+                    reason: format!(
+                        "the Python profile shows {py_findings} line(s) whose memory is never freed"
+                    ),
+                },
+            }
+        }
         None => LeakStatus {
             verdict: Verdict::Inconclusive,
             reason: "no growth series and no leaked group in the evidence".into(),
@@ -749,7 +766,17 @@ fn severity(f: &Facts) -> SeverityFact {
         match f.headline.as_ref().filter(|h| h.verdict == Verdict::Leak) {
             Some(h) if h.rate.per_hour >= 50.0 * MIB => (
                 Severity::High,
-                format!("auto: a leak growing {}", words::rate(h.rate.per_hour)),
+                format!(
+                    "auto: a leak growing {}{}",
+                    words::rate(h.rate.per_hour),
+                    f.headline_source()
+                        .filter(|s| s.too_short_for_rate)
+                        .map(|s| format!(
+                            " (over {}: too short a window for an hourly figure)",
+                            words::duration(s.span_s)
+                        ))
+                        .unwrap_or_default()
+                ),
             ),
             Some(h) => (
                 Severity::Medium,

@@ -91,6 +91,14 @@ fn growth_clause(f: &Facts) -> Option<String> {
     {
         c.push_str(&format!(", at {} requests/s", words::num(rps)));
     }
+    // An hourly figure from a few seconds is an extrapolation: the TL;DR says so where it
+    // prints it, not only the Impact section.
+    if s.too_short_for_rate {
+        c.push_str(&format!(
+            "; over {}: too short a window for an hourly figure",
+            words::duration(s.span_s)
+        ));
+    }
     c.push(')');
     if let Some(p) = &f.per_request {
         c.push_str(&format!(", {}", words::per_request(p.bytes)));

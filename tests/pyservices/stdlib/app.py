@@ -1,9 +1,10 @@
 """A small quote service on the standard library's http.server, for memsleuth's Python tests.
 
 Routes (GET): /quote/<n>, /price/<n>, /subscribe/<n>, /audit/<n>, /report/<n>, /recent/<n>,
-/checksum/<n>, /watch/<n>, /journal/<n>, /health. PORT (environment) is the loopback port;
-BUILD=fixed selects the fixed handlers (default: leaky); POOL=N starts a multiprocessing pool
-of N forked workers. Each route has one kind of leak in the leaky build; see handlers.py.
+/checksum/<n>, /watch/<n>, /journal/<n>, /tenant/<n>, /lookup/<n>, /health. PORT
+(environment) is the loopback port; BUILD=fixed selects the fixed handlers (default: leaky);
+POOL=N starts a multiprocessing pool of N forked workers. Each route has one kind of leak in
+the leaky build; see handlers.py.
 Stops by itself after MAX_SECONDS (default 600) so a forgotten server does not linger.
 """
 import os
@@ -23,6 +24,8 @@ ROUTES = {
     "checksum": handlers.checksum,
     "watch": handlers.watch,
     "journal": handlers.journal,
+    "tenant": handlers.tenant,
+    "lookup": handlers.lookup,
 }
 
 

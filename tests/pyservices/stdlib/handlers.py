@@ -1,10 +1,12 @@
 """Request handlers of the quote service. BUILD=leaky (default) keeps memory or resources per
-request in eight different ways; BUILD=fixed is the same service done right. /recent is
+request in eleven different ways; BUILD=fixed is the same service done right. /recent is
 bounded in both."""
 import collections
 import functools
 import json
+import logging
 import os
+import sqlite3
 import tempfile
 import threading
 
@@ -167,3 +169,35 @@ def journal(n):
         return "journaled %d" % len(entry)
     _journal.extend(entry)
     return "journaled %d" % len(_journal)
+
+
+def tenant(n):
+    """Logs the tenant's request (leaky: a logger per tenant id, which logging keeps for ever
+    in its own table; fixed: one logger, the tenant id in the record)."""
+    if BUILD == "fixed":
+        log = logging.getLogger("quotes.tenant")
+        log.debug("request", extra={"tenant": n})
+        return "tenant %d" % n
+    log = logging.getLogger("quotes.tenant.%d" % n)
+    log.debug("request")
+    return "tenant %d" % n
+
+
+# Database connections opened per request (leaky: kept open in a module list).
+_lookups = []
+
+
+def lookup(n):
+    """Looks the quote up in a scratch database (leaky: a connection per request, never
+    closed; fixed: closed when the lookup is done)."""
+    db = sqlite3.connect(":memory:", check_same_thread=False)
+    try:
+        db.execute("create table quotes (id integer, price real)")
+        db.execute("insert into quotes values (?, ?)", (n, n / 7.0))
+        (price,) = db.execute("select price from quotes where id = ?", (n,)).fetchone()
+    finally:
+        if BUILD == "fixed":
+            db.close()
+        else:
+            _lookups.append(db)
+    return "lookup %d: %.2f" % (n, price)
