@@ -551,7 +551,16 @@ pub fn analyze(points: &[Point], opts: &Options) -> Trend {
     // Significant at `alpha`, or, with few points (Mann-Kendall on 6 points cannot reach
     // p < 0.01 once a single value dips), at 0.05 when even the interval's lower end is
     // above the practical threshold: growth of practical size is then itself significant.
-    let significant = (p < opts.alpha && low > 0.0) || (p < 0.05 && low * 3600.0 > practical_h);
+    // With only two points in the second half (too few for `levelling`), a last stretch
+    // of at least a quarter of the window that grew less than a third of the overall rate
+    // contradicts steady growth (a warm-up then flat, its GCs mostly during the ramp): not
+    // a leak on this evidence. A short last stretch says little either way.
+    let late_pair_levels = late.len() == 2 && {
+        let (a, b) = (late[0], late[1]);
+        b.t - a.t >= span / 4.0 && (b.v - a.v) / (b.t - a.t) < slope / 3.0
+    };
+    let significant = ((p < opts.alpha && low > 0.0) || (p < 0.05 && low * 3600.0 > practical_h))
+        && !late_pair_levels;
     if slope > 0.0 && significant && visible && big_enough && !levelling {
         trend.verdict = Verdict::Leak;
         trend.reason = format!(
@@ -819,6 +828,37 @@ mod tests {
         let tr = analyze(&p, &Options::default());
         assert_eq!(tr.verdict, Verdict::NoLeak, "{}", tr.reason);
         assert!(tr.late_window && tr.t_start >= 2940.0, "{tr:?}");
+    }
+
+    #[test]
+    fn six_full_gcs_mostly_on_a_warm_up_ramp_are_not_a_leak() {
+        // The shape of a real 20 s --trace-gc log: 2 MiB/s for 8 s, then flat; V8 ran four
+        // mark-compacts during the ramp and two after it.
+        let mib = 1048576.0;
+        let pts = |vals: &[(f64, f64)]| -> Vec<Point> {
+            vals.iter().map(|&(t, v)| Point { t, v: v * mib }).collect()
+        };
+        let warm = pts(&[
+            (1.0, 6.0),
+            (3.0, 10.0),
+            (5.0, 14.0),
+            (7.5, 19.0),
+            (13.0, 21.0),
+            (19.0, 21.2),
+        ]);
+        let tr = analyze(&warm, &Options::default());
+        assert_ne!(tr.verdict, Verdict::Leak, "{}", tr.reason);
+        // Six full GCs of a steady leak with one dip in the middle: still a leak.
+        let leak = pts(&[
+            (1.0, 6.0),
+            (4.0, 12.0),
+            (7.0, 17.0),
+            (10.0, 16.5),
+            (14.0, 30.0),
+            (19.0, 40.0),
+        ]);
+        let tr = analyze(&leak, &Options::default());
+        assert_eq!(tr.verdict, Verdict::Leak, "{}", tr.reason);
     }
 
     #[test]
