@@ -6,7 +6,7 @@
 //! Node services run as their own process and are loaded over loopback from another one:
 //! HTTP cases by the leak suites' driver (`tests/drive/drive.js`: snapshots in-request,
 //! by signal or over the inspector), WebSocket cases by `tests/eval/drive-ws.js` (same
-//! snapshot modes), pages by `tests/eval/drive-page.js` (headless Debian Chromium over CDP).
+//! snapshot modes), pages by `tests/browser/drive-page.js` with this suite's `pages/` (headless Debian Chromium over CDP).
 //!
 //! Judged with the shared rule of the leak suites (`leak_suite_support::judge`: pattern, and
 //! the user's line or the holder's name), plus what an on-call engineer relies on:
@@ -133,8 +133,9 @@ fn produce(c: &EvalCase, dir: &Path, out: &Path) -> Result<(), String> {
             }),
         ),
         "page" => node_script(
-            &dir.join("drive-page.js"),
+            &dir.join("../browser/drive-page.js"),
             json!({
+                "pages_dir": dir.join("pages"),
                 "page": c.page,
                 "actions": c.actions,
                 "warmup": c.warmup,

@@ -4,7 +4,8 @@
 //
 //   node tests/browser/drive-page.js SPEC OUTDIR
 //
-// SPEC (JSON): page (file in pages/), actions (CSS selectors clicked in order, once per
+// SPEC (JSON): page (file in pages/, or in pages_dir when given: the evaluation suite's
+// pages), actions (CSS selectors clicked in order, once per
 // iteration), warmup, iterations, chromium (binary; default /usr/bin/chromium).
 // The pages are served by a tiny static server on 127.0.0.1 inside this process. Each
 // snapshot is HeapProfiler.collectGarbage then HeapProfiler.takeHeapSnapshot, chunks written
@@ -18,9 +19,9 @@ const path = require('path');
 const { spawn } = require('child_process');
 const { Cdp, takeHeapSnapshot } = require('../drive/lib/cdp');
 
-const PAGES = path.join(__dirname, 'pages');
+let PAGES = path.join(__dirname, 'pages');
 const DEADLINE_MS = Number(process.env.MEMSLEUTH_DRIVE_DEADLINE_MS) || 180000;
-const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8' };
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8' };
 
 function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
@@ -128,6 +129,7 @@ async function main() {
     process.exit(2);
   }
   const spec = JSON.parse(specArg.trim().startsWith('{') ? specArg : fs.readFileSync(specArg, 'utf8'));
+  if (spec.pages_dir) PAGES = path.resolve(spec.pages_dir);
   const out = path.resolve(outArg);
   fs.mkdirSync(out, { recursive: true });
   const browser = new Browser(spec.chromium || '/usr/bin/chromium');
