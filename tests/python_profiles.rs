@@ -218,8 +218,8 @@ fn mprof_data_gives_the_rss_trend() {
     let st = Command::new(venv().join("bin/mprof"))
         .args(["run", "--interval", "0.05", "-o"])
         .arg(&dat)
-        .arg("--python")
-        .arg(python())
+        // mprof runs a `.py` program with its own interpreter (the venv's); `--python`
+        // is a flag (also track Python children), never followed by an interpreter path.
         .arg("mprof_leaky.py")
         .current_dir(service("profiles"))
         .stdout(std::process::Stdio::null())
