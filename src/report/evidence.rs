@@ -71,16 +71,13 @@ pub struct GcView {
 
 /// The last GC before an out-of-memory crash (`memsleuth gc`'s `oom_heap`).
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(default)]
 pub struct OomHeapView {
     /// Isolate clock, ms.
-    #[serde(default)]
     pub t_ms: f64,
     /// Live heap after it, MiB.
-    #[serde(default)]
     pub heap_after_mb: f64,
-    #[serde(default)]
     pub committed_after_mb: Option<f64>,
-    #[serde(default)]
     pub line: u64,
 }
 
@@ -88,66 +85,48 @@ pub struct OomHeapView {
 /// confidence interval, the span it was fitted on, the method, and whether the span is too
 /// short for an hourly figure. All optional: older outputs lack them.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(default)]
 pub struct GrowthFields {
-    #[serde(default)]
     pub growth_bytes_per_hour: Option<f64>,
-    #[serde(default)]
     pub growth_low_bytes_per_hour: Option<f64>,
-    #[serde(default)]
     pub growth_high_bytes_per_hour: Option<f64>,
-    #[serde(default)]
     pub span_seconds: Option<f64>,
-    #[serde(default)]
     pub method: Option<String>,
-    #[serde(default)]
     pub too_short_for_rate: Option<bool>,
 }
 
 /// A `series::trend::Trend` as written in JSON (only the fields the report reads).
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(default)]
 pub struct TrendView {
-    #[serde(default)]
     pub slope_per_s: Option<f64>,
-    #[serde(default)]
     pub slope_low_per_s: Option<f64>,
-    #[serde(default)]
     pub slope_high_per_s: Option<f64>,
-    #[serde(default)]
     pub span_s: Option<f64>,
     /// Start and end of the fitted window, seconds on the series' own clock.
-    #[serde(default)]
     pub t_start: Option<f64>,
-    #[serde(default)]
     pub t_end: Option<f64>,
-    #[serde(default)]
     pub method: Option<String>,
-    #[serde(default)]
     pub points: Option<u64>,
 }
 
 /// p50/p95/p99/max of GC pauses, milliseconds.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(default)]
 pub struct Percentiles {
-    #[serde(default)]
     pub p50: Option<f64>,
-    #[serde(default)]
     pub p95: Option<f64>,
-    #[serde(default)]
     pub p99: Option<f64>,
-    #[serde(default)]
     pub max: Option<f64>,
 }
 
 /// The heap after GC, MB.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(default)]
 pub struct HeapAfterGc {
-    #[serde(default)]
     pub first: Option<f64>,
-    #[serde(default)]
     pub last: Option<f64>,
-    #[serde(default)]
     pub min: Option<f64>,
-    #[serde(default)]
     pub max: Option<f64>,
 }
 
@@ -210,44 +189,30 @@ impl QueryList {
 
 /// One Prometheus series and its trend.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(default)]
 pub struct MetricSeries {
-    #[serde(default)]
     pub labels: BTreeMap<String, String>,
     /// The samples `[[t, value], ...]` (t in seconds, or milliseconds when over 1e11), or
     /// just how many there were.
-    #[serde(default)]
     pub samples: Samples,
-    #[serde(default)]
     pub growth_bytes_per_hour: Option<f64>,
-    #[serde(default)]
     pub verdict: String,
-    #[serde(default)]
     pub reason: String,
     /// Interval, span, method (contract C3); `growth_bytes_per_hour` above is its centre.
-    #[serde(default)]
     pub growth_low_bytes_per_hour: Option<f64>,
-    #[serde(default)]
     pub growth_high_bytes_per_hour: Option<f64>,
-    #[serde(default)]
     pub span_seconds: Option<f64>,
-    #[serde(default)]
     pub method: Option<String>,
-    #[serde(default)]
     pub too_short_for_rate: Option<bool>,
     /// The trend object, when written (its fit window).
-    #[serde(default)]
     pub trend: Option<TrendView>,
     /// What the trend was fitted on: the series itself, or its target's old generation.
-    #[serde(default)]
     pub analysed: String,
     /// The points the trend was fitted on, `[unix_seconds, bytes]`.
-    #[serde(default)]
     pub floor: Vec<(f64, f64)>,
     /// `after-major-gc` or `lower-envelope`.
-    #[serde(default)]
     pub floor_source: String,
     /// Major GCs in the window (prom-client's counter), when the exporter has it.
-    #[serde(default)]
     pub major_gcs: Option<u64>,
 }
 
@@ -384,70 +349,49 @@ pub struct LeaksView {
 
 /// One snapshot the leak finder read.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(default)]
 pub struct SnapshotInfoView {
-    #[serde(default)]
     pub file: String,
-    #[serde(default)]
     pub nodes: u64,
-    #[serde(default)]
     pub total_bytes: u64,
 }
 
 /// One leaked group (`leaks::Finding`).
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(default)]
 pub struct FindingView {
     /// Pattern id: `event-listener`, `timer`, `closure`, `unclosed-connection`,
     /// `unbounded-collection`, `large-dataset`, `detached-dom`, `unknown`.
-    #[serde(default)]
     pub pattern: String,
-    #[serde(default)]
     pub reason: String,
-    #[serde(default)]
     pub class: String,
     /// Leaked units the retained size covers (objects allocated after the first snapshot and
     /// still alive in the later ones).
-    #[serde(default)]
     pub count: u64,
     /// The group's retained size: the bytes that leak.
-    #[serde(default)]
     pub retained_bytes: u64,
     /// Group size (units) in each snapshot.
-    #[serde(default)]
     pub growth: Vec<u64>,
     /// Group shallow bytes in each snapshot.
-    #[serde(default)]
     pub growth_bytes: Vec<u64>,
-    #[serde(default)]
     pub retainer_path: Vec<PathStepView>,
-    #[serde(default)]
     pub location: Option<LocationView>,
-    #[serde(default)]
     pub code: Option<String>,
-    #[serde(default)]
     pub excerpt: Vec<String>,
-    #[serde(default)]
     pub fingerprint: String,
-    #[serde(default)]
     pub suggestion: String,
     /// The function's name when the leaked group is functions (C2).
-    #[serde(default)]
     pub name: Option<String>,
     /// What one leaked unit is: "listener", "cache entry", ... (C2).
-    #[serde(default)]
     pub unit: Option<String>,
     /// The named holder a developer recognises (C2).
-    #[serde(default)]
     pub owner: Option<OwnerView>,
     /// The dependency the accumulating container lives in (C2).
-    #[serde(default)]
     pub library: Option<LibraryView>,
-    #[serde(default)]
     pub library_location: Option<LocationView>,
     /// How the location was found: `allocation-stack`, `function`, `declaration`, ... (C2).
-    #[serde(default)]
     pub location_source: Option<String>,
     /// What the leaked objects keep alive, outermost first (C2).
-    #[serde(default)]
     pub keeps: Vec<KeepView>,
 }
 
@@ -474,88 +418,64 @@ fn one() -> u32 {
 
 /// A source position.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(default)]
 pub struct LocationView {
-    #[serde(default)]
     pub file: String,
-    #[serde(default)]
     pub line: u32,
-    #[serde(default)]
     pub column: u32,
 }
 
 /// The holder of a leak (C2).
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(default)]
 pub struct OwnerView {
-    #[serde(default)]
     pub name: String,
     /// module-variable, closure-variable, property, class-field, global, map-entry, ...
-    #[serde(default)]
     pub kind: String,
-    #[serde(default)]
     pub holder_class: Option<String>,
 }
 
 /// A dependency holding the accumulating container (C2).
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(default)]
 pub struct LibraryView {
-    #[serde(default)]
     pub name: String,
-    #[serde(default)]
     pub holder: Option<String>,
 }
 
 /// One step past the leaked object to the memory it keeps (C2).
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(default)]
 pub struct KeepView {
-    #[serde(default)]
     pub edge: String,
-    #[serde(default)]
     pub edge_type: String,
-    #[serde(default)]
     pub class: String,
-    #[serde(default)]
     pub retained_bytes: u64,
 }
 
 /// `DIR/capture.json` (contract C4, schema `memsleuth.capture.v1`), written by
 /// `memsleuth capture` (and by `demo/make-demo-evidence.sh`).
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(default)]
 pub struct CaptureView {
-    #[serde(default)]
     pub schema: String,
-    #[serde(default)]
     pub runtime: Option<String>,
-    #[serde(default)]
     pub runtime_version: Option<String>,
-    #[serde(default)]
     pub command: Vec<String>,
-    #[serde(default)]
     pub url: Option<String>,
-    #[serde(default)]
     pub method: Option<String>,
-    #[serde(default)]
     pub concurrency: Option<u64>,
     /// Wall clock when the load started, RFC 3339 UTC.
-    #[serde(default)]
     pub started_at: Option<String>,
-    #[serde(default)]
     pub checkpoints: Vec<CheckpointView>,
-    #[serde(default)]
     pub bytes_per_request: Option<PerRequestView>,
-    #[serde(default)]
     pub latency_ms: Option<Percentiles>,
-    #[serde(default)]
     pub requests_total: Option<u64>,
-    #[serde(default)]
     pub errors: Option<u64>,
-    #[serde(default)]
     pub gc_log: Option<String>,
-    #[serde(default)]
     pub snapshots: Vec<String>,
-    #[serde(default)]
     pub python_probe: Option<String>,
     /// Lines the capture wants its readers to know (a load that ended early, ...).
-    #[serde(default)]
     pub notes: Vec<String>,
 }
 
@@ -578,36 +498,27 @@ impl CaptureView {
 
 /// One capture checkpoint: requests sent so far and memory after a forced full GC.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(default)]
 pub struct CheckpointView {
     /// Requests completed before it (null when the load was not counted).
-    #[serde(default)]
     pub requests: Option<u64>,
     /// Seconds since the load started.
-    #[serde(default)]
     pub seconds: f64,
-    #[serde(default)]
     pub heap_used_bytes: Option<f64>,
-    #[serde(default)]
     pub heap_total_bytes: Option<f64>,
-    #[serde(default)]
     pub rss_bytes: Option<f64>,
-    #[serde(default)]
     pub external_bytes: Option<f64>,
     /// The snapshot taken at this checkpoint (file name inside the capture directory).
-    #[serde(default)]
     pub snapshot: Option<String>,
 }
 
 /// Growth per request measured by the capture.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(default)]
 pub struct PerRequestView {
-    #[serde(default)]
     pub value: f64,
-    #[serde(default)]
     pub low: Option<f64>,
-    #[serde(default)]
     pub high: Option<f64>,
-    #[serde(default)]
     pub method: Option<String>,
 }
 
@@ -729,8 +640,8 @@ impl IncidentView {
 
 /// `memsleuth applog --format json`: the incidents of one log.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(default)]
 pub struct AppLogView {
-    #[serde(default)]
     pub incidents: Vec<IncidentView>,
 }
 
